@@ -1,0 +1,69 @@
+"""The ``clearsim`` entry point.
+
+Every module in :mod:`simulator.cli` that defines ``register(subparsers)`` adds its own
+subcommand(s), so adding a command touches one file. Expected user errors (bad files,
+bad arguments, bad scenarios) print one line ``clearsim: error: ...`` and exit 2; they
+never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from simulator import __version__
+from simulator.errors import UserError
+
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) instead of usage dumps."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> Parser:
+    """The full parser with every registered subcommand."""
+    parser = Parser(
+        prog="clearsim",
+        description="Simulate how an LLM service spends a limited budget of reasoning "
+        "tokens: CLEAR shadow-price allocation against baselines, in batch and over time.",
+        epilog="Run 'clearsim COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"clearsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    import simulator.cli as pkg
+
+    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if mod.name == "main":
+            continue
+        module = importlib.import_module(f"simulator.cli.{mod.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        sys.stderr.write(f"clearsim: error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("clearsim: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

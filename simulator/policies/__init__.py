@@ -1,0 +1,26 @@
+"""Allocation policies behind one registry keyed by the YAML ``kind`` name.
+
+Importing this package registers every built-in policy. Adding a policy means adding
+one module here that decorates its function with :func:`register_policy`.
+"""
+
+from simulator.policies import clear, heuristics, oracle, simple  # noqa: F401  (registers)
+from simulator.policies.base import (
+    POLICIES,
+    Allocation,
+    AllocationInput,
+    PolicyFn,
+    UnknownNameError,
+    get_policy,
+    register_policy,
+)
+
+__all__ = [
+    "POLICIES",
+    "Allocation",
+    "AllocationInput",
+    "PolicyFn",
+    "UnknownNameError",
+    "get_policy",
+    "register_policy",
+]

@@ -1,0 +1,131 @@
+"""The policy interface and the registry every allocation policy is listed in.
+
+A policy is a pure function ``allocate(inp, params) -> Allocation``: numpy in, numpy
+out, no SimPy, no I/O, no global randomness. The online allocator and the static
+frontier both call policies only through :func:`get_policy`.
+
+Invariants every policy keeps (tested by property tests): ``caps >= 0``,
+``caps.sum() <= inp.budget`` (up to float rounding of 1e-9 relative), and the same
+inputs give the same caps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from simulator.errors import UserError
+
+__all__ = [
+    "Allocation",
+    "AllocationInput",
+    "PolicyFn",
+    "POLICIES",
+    "UnknownNameError",
+    "get_policy",
+    "register_policy",
+]
+
+
+@dataclass(frozen=True)
+class AllocationInput:
+    """What a policy may look at when it allocates one batch.
+
+    Attributes:
+        thresholds: (N,) predicted emergence thresholds T_i in tokens (> 0).
+        budget: total token budget B for the batch (tokens, >= 0).
+        log_spread: (N,) predicted log-residual spread s_i, or None if unknown.
+        solvability: (N,) predicted probability q_i of being solvable, or None.
+        true_tau: (N,) oracle thresholds (oracle policy only), or None.
+        curves: oracle S-curves as ``(lengths, correct_and_valid)`` (N, K) arrays, used
+            by the oracle policy only, or None.
+        warm_start: the previous tick's shadow price (online allocator), or None.
+    """
+
+    thresholds: np.ndarray
+    budget: float
+    log_spread: np.ndarray | None = None
+    solvability: np.ndarray | None = None
+    true_tau: np.ndarray | None = None
+    curves: tuple[np.ndarray, np.ndarray] | None = None
+    warm_start: float | None = None
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """A policy's answer.
+
+    Attributes:
+        caps: (N,) token caps t_i >= 0, with ``caps.sum() <= budget``.
+        shadow_price: lambda* for shadow-price policies, else None.
+        info: small scalar diagnostics (e.g. ``beta``, ``iterations``).
+    """
+
+    caps: np.ndarray
+    shadow_price: float | None = None
+    info: Mapping[str, float] = field(default_factory=dict)
+
+
+PolicyFn = Callable[[AllocationInput, Mapping[str, Any]], Allocation]
+
+POLICIES: dict[str, PolicyFn] = {}
+
+
+class UnknownNameError(UserError, KeyError):
+    """A registry lookup failed; the message lists the valid names."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def register_policy(name: str) -> Callable[[PolicyFn], PolicyFn]:
+    """Decorator: list ``fn`` in :data:`POLICIES` under ``name`` (the YAML ``kind``)."""
+
+    def deco(fn: PolicyFn) -> PolicyFn:
+        if name in POLICIES:
+            raise ValueError(f"policy {name!r} registered twice")
+        POLICIES[name] = fn
+        return fn
+
+    return deco
+
+
+def get_policy(name: str) -> PolicyFn:
+    """The policy registered as ``name``.
+
+    Raises:
+        UnknownNameError: naming the valid policies.
+    """
+    from simulator import policies as _  # noqa: F401  (registers the built-ins)
+
+    try:
+        return POLICIES[name]
+    except KeyError:
+        raise UnknownNameError(
+            f"unknown policy {name!r}; valid policies: {', '.join(sorted(POLICIES))}"
+        ) from None
+
+
+def check_input(inp: AllocationInput) -> tuple[np.ndarray, float]:
+    """Validate and return ``(thresholds as float64, budget)``.
+
+    Raises:
+        ValueError: non-finite or non-positive thresholds, or a negative/NaN budget.
+    """
+    t = np.asarray(inp.thresholds, dtype=np.float64)
+    if t.ndim != 1:
+        raise ValueError("thresholds must be a 1-D array")
+    if t.size and not (np.isfinite(t).all() and (t > 0).all()):
+        raise ValueError("thresholds must be finite and > 0 tokens")
+    b = float(inp.budget)
+    if not np.isfinite(b) or b < 0:
+        raise ValueError(f"budget must be finite and >= 0 tokens, got {inp.budget!r}")
+    return t, b
+
+
+def param(params: Mapping[str, Any], name: str, default: float) -> float:
+    """``params[name]`` as float, or ``default``."""
+    return float(params.get(name, default))
