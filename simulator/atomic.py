@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import polars as pl
@@ -15,7 +16,7 @@ import polars as pl
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_parquet", "atomic_write_text"]
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[str], Any]) -> Path:
     """Call ``write(tmp_path)`` then rename ``tmp_path`` onto ``path``.
 
     Args:

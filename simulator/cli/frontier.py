@@ -1,0 +1,107 @@
+"""``clearsim frontier``: the paper's static batch experiment, as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from predictors.base import make_predictor
+from simulator.atomic import atomic_write_parquet
+from simulator.cli._args import float_list, name_list, policy_params, positive_int
+from simulator.errors import UserError
+from simulator.frontier import run_frontier
+from simulator.policies import get_policy
+from simulator.pool_source import resolve_pool
+from simulator.streams import mix_weights
+
+DEFAULT_POLICIES = "uniform,tale,clear-heuristic,clear-cutoff,clear,oracle"
+
+
+def register(sub: Any) -> None:
+    """Add the ``frontier`` subcommand."""
+    p = sub.add_parser(
+        "frontier",
+        help="static batch frontier: accuracy of each policy at each mean budget",
+        description="Sample one stream of N queries, predict thresholds once, and let "
+        "every policy allocate B = mean_budget * N tokens. Accuracy is the expected "
+        "accuracy over each query's rollouts. All policies see the same queries and "
+        "the same predictor noise.",
+    )
+    p.add_argument("--pool", default="default",
+                   help="'default' (embedded synthetic pool) or a pool Parquet file "
+                   "(see 'clearsim pool import'); default: %(default)s")
+    p.add_argument("--stream", default="balanced",
+                   help="balanced, mostly-easy, mostly-hard, u-shaped, or four tier "
+                   "weights 'w1,w2,w3,w4'; default: %(default)s")
+    p.add_argument("--n", type=positive_int, default=500,
+                   help="queries in the batch; default: %(default)s")
+    p.add_argument("--budgets", type=float_list, default=float_list("64,128,256,512,1024,2048"),
+                   help="mean budgets per query in tokens, comma-separated; "
+                   "default: 64,128,256,512,1024,2048")
+    p.add_argument("--policies", type=name_list, default=name_list(DEFAULT_POLICIES),
+                   help=f"comma-separated policies; default: {DEFAULT_POLICIES}")
+    p.add_argument("--predictor", default="noisy-oracle",
+                   help="threshold predictor kind; default: %(default)s")
+    p.add_argument("--noise", type=float, default=0.3,
+                   help="sigma of the noisy-oracle log-normal noise; default: %(default)s")
+    p.add_argument("--param", action="append", metavar="POLICY.PARAM=VALUE",
+                   help="policy parameter, repeatable (e.g. clear.kappa=2)")
+    p.add_argument("--seed", type=int, default=0, help="run seed; default: %(default)s")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list of rows instead of a table")
+    p.add_argument("--out", metavar="FILE.parquet", help="also write the rows as Parquet")
+    p.set_defaults(func=run)
+
+
+def _stream(text: str) -> str | list[float]:
+    if "," in text:
+        try:
+            return [float(v) for v in text.split(",")]
+        except ValueError:
+            raise UserError(f"--stream {text!r}: expected a mix name or four numbers") from None
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the frontier and print it."""
+    stream = _stream(args.stream)
+    mix_weights(stream)
+    for name in args.policies:
+        get_policy(name)
+    if args.noise < 0:
+        raise UserError(f"--noise must be >= 0, got {args.noise}")
+    params: dict[str, Any] = {"sigma": args.noise} if args.predictor == "noisy-oracle" else {}
+    predictor = make_predictor(args.predictor, **params)
+    pool = resolve_pool(args.pool)
+    frame = run_frontier(pool, stream, args.n, args.budgets, args.policies, predictor,
+                         seed=args.seed, policy_params=policy_params(args.param),
+                         stream_name=args.stream)
+    if args.out:
+        atomic_write_parquet(frame, args.out)
+    if args.json:
+        keys = ["policy", "stream", "mean_budget", "accuracy", "tokens_per_query",
+                "abandonment_rate"]
+        json.dump(frame.select(keys).to_dicts(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    print(format_table(frame))
+    return 0
+
+
+def format_table(frame: Any) -> str:
+    """Accuracy per policy (rows) and budget (columns), plus tokens and abandonment."""
+    budgets = sorted(set(frame["mean_budget"].to_list()))
+    policies = list(dict.fromkeys(frame["policy"].to_list()))
+    head = f"{'policy':<16}" + "".join(f"{b:>9g}" for b in budgets)
+    lines = [f"accuracy by mean budget (tokens/query), stream={frame['stream'][0]}, "
+             f"n={frame['n'][0]}, seed={frame['seed'][0]}", head, "-" * len(head)]
+    for metric, fmt in (("accuracy", "{:>9.3f}"), ("tokens_per_query", "{:>9.0f}"),
+                        ("abandonment_rate", "{:>9.2f}")):
+        if metric != "accuracy":
+            lines += ["", metric, "-" * len(head)]
+        for pol in policies:
+            sub = frame.filter(frame["policy"] == pol).sort("mean_budget")
+            lines.append(f"{pol:<16}" + "".join(fmt.format(v) for v in sub[metric]))
+    return "\n".join(lines)
