@@ -1,0 +1,66 @@
+"""The static frontier and the 'clearsim frontier' command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from predictors.base import make_predictor
+from simulator.cli.main import main
+from simulator.frontier import run_frontier, score_batch
+from simulator.pool import save_pool
+from tests.conftest import random_pool
+
+POLICIES = ["uniform", "tale", "clear-heuristic", "clear-cutoff", "clear", "oracle"]
+
+
+def test_frontier_rows_and_oracle_bound() -> None:
+    pool = random_pool(300, 8, seed=2)
+    frame = run_frontier(pool, "balanced", 200, [64, 256, 1024, 4096], POLICIES,
+                         make_predictor("noisy-oracle", sigma=0.3), seed=0)
+    assert frame.height == len(POLICIES) * 4
+    for b in (64, 256, 1024, 4096):
+        sub = frame.filter(frame["mean_budget"] == b)
+        acc = dict(zip(sub["policy"], sub["accuracy"], strict=True))
+        assert all(v <= acc["oracle"] + 1e-12 for v in acc.values()), (b, acc)
+    again = run_frontier(pool, "balanced", 200, [64, 256, 1024, 4096], POLICIES,
+                         make_predictor("noisy-oracle", sigma=0.3), seed=0)
+    assert frame.equals(again)
+
+
+def test_score_batch_counts_abandonment(toy_pool: object) -> None:
+    pool = random_pool(20, 4, seed=5)
+    pred = make_predictor("oracle").predict(pool, np.arange(20), np.random.default_rng(0))
+    s = score_batch(pool, pred, 0.0, "clear")
+    assert s.accuracy == 0 and s.abandonment_rate == 1.0
+
+
+def test_cli_json(tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "pool.parquet"  # type: ignore[operator]
+    save_pool(random_pool(100, 4, seed=3), path)
+    code = main(["frontier", "--pool", str(path), "--n", "50", "--budgets", "128,512",
+                 "--policies", "uniform,clear", "--json"])
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 4
+    assert set(rows[0]) == {"policy", "stream", "mean_budget", "accuracy",
+                            "tokens_per_query", "abandonment_rate"}
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["frontier", "--budgets", "a,b"], "--budgets"),
+    (["frontier", "--policies", "uniform,bogus"], "unknown policy 'bogus'"),
+    (["frontier", "--stream", "sideways"], "unknown stream 'sideways'"),
+    (["frontier", "--pool", "/nonexistent.parquet"], "pool file not found"),
+    (["frontier", "--n", "0"], "--n"),
+    (["frontier", "--noise", "-1"], "--noise"),
+])
+def test_cli_errors_are_one_line_exit_2(argv: list[str], needle: str,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main(argv))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1 and "Traceback" not in err
