@@ -1,0 +1,145 @@
+"""Compute the calibration figures of the real THIP rollouts and compare the synthetic pool.
+
+Usage (from the repo root)::
+
+    .venv/bin/python bench/calibrate.py            # side-by-side table, real vs synthetic
+    .venv/bin/python bench/calibrate.py --emit     # the REAL dict for simulator/calibration.py
+    .venv/bin/python bench/calibrate.py --markdown # the table as Markdown (docs/pools.md)
+
+It reads ``../shared/data/rollouts/thip-qwen7b-rl/rollouts.csv`` (one row per response)
+and never copies it: only aggregate figures leave this script. The synthetic side is
+``simulator.synthetic.default_pool(seed=0)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from simulator.calibration import BENCHMARKS
+from simulator.pool_stats import QUANTILES, Figures, Rollouts, figures, rollouts_of
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "rollouts" / "thip-qwen7b-rl"
+
+
+def real_rollouts(benchmark: str, csv: Path = DATA / "rollouts.csv") -> Rollouts:
+    """One benchmark's rollouts from the derived ``rollouts.csv``."""
+    df = pl.read_csv(csv).filter(pl.col("benchmark") == benchmark)
+    level = df["level"].str.extract(r"(\d+)").cast(pl.Int64).fill_null(0).to_numpy()
+    return Rollouts(
+        query=df["problem_id"].to_numpy(),
+        length=df["response_tokens"].to_numpy().astype(np.int64),
+        correct=df["correct"].to_numpy().astype(bool),
+        at_cap=(df["finish_reason"] == "length").to_numpy(),
+        level=level.astype(np.int64),
+        prompt=df["prompt_tokens"].to_numpy().astype(np.int64),
+    )
+
+
+def _r(x: float, nd: int = 4) -> float:
+    return round(float(x), nd)
+
+
+def emit(real: dict[str, Figures]) -> str:
+    """Python source of the REAL constant (paste into simulator/calibration.py)."""
+    lines = ["REAL: dict[str, Figures] = {"]
+    for b, f in real.items():
+        lines.append(f'    "{b}": Figures(')
+        for name, v in vars(f).items():
+            val = tuple(_r(x, 1 if name == "quantiles" else 4) for x in v) \
+                if isinstance(v, tuple) else (v if isinstance(v, int) else _r(v))
+            lines.append(f"        {name}={val!r},")
+        lines.append("    ),")
+    lines.append("}")
+    return "\n".join(lines).replace("nan", 'float("nan")')
+
+
+def table(real: dict[str, Figures], synth: dict[str, Figures], markdown: bool) -> str:
+    """Side-by-side rows 'figure | real | synthetic' per benchmark."""
+    rows: list[tuple[str, str, str, str]] = []
+    for b in real:
+        r, s = real[b], synth[b]
+        rows.append((b, "queries / rollouts", f"{r.queries} / {r.rollouts}",
+                     f"{s.queries} / {s.rollouts}"))
+        for name in ("accuracy", "logmean", "prompt_mean", "cap_fraction", "cap_correct", "le_256", "correct_le_256",
+                     "logsd_between", "logsd_within"):
+            rows.append((b, name, f"{getattr(r, name):.3f}", f"{getattr(s, name):.3f}"))
+        for q, rv, sv in zip(QUANTILES, r.quantiles, s.quantiles, strict=True):
+            rows.append((b, f"length q{int(q * 100)}", f"{rv:.0f}", f"{sv:.0f}"))
+        fmt = " ".join
+        rows.append((b, "acc by length <256,<512,<1k,<2k,>=2k,cap",
+                     fmt(f"{x:.2f}" for x in r.bin_accuracy),
+                     fmt(f"{x:.2f}" for x in s.bin_accuracy)))
+        if r.level_accuracy:
+            rows.append((b, "level 1-5 fraction", fmt(f"{x:.2f}" for x in r.level_fraction),
+                         fmt(f"{x:.2f}" for x in s.level_fraction)))
+            rows.append((b, "level 1-5 accuracy", fmt(f"{x:.2f}" for x in r.level_accuracy),
+                         fmt(f"{x:.2f}" for x in s.level_accuracy)))
+    head = ("benchmark", "figure", "real", "synthetic")
+    if markdown:
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * 4]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(out)
+    w = [max(len(x[i]) for x in [head, *rows]) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(x)) for x in [head, *rows])
+
+
+def frontier_check(seed: int = 0) -> str:
+    """Uniform accuracy at 256 tokens/query vs funding the shortest solvable queries.
+
+    The second policy sorts solvable queries by true tau and funds each with
+    ``c * tau`` tokens, shortest first, until the budget is spent; the best c in
+    {1, 1.5, 2} is reported (an oracle-like bound the shadow-price policy approaches).
+    """
+    from simulator.pool_source import resolve_pool
+    from simulator.seeds import rng_for
+    from simulator.streams import sample_stream
+
+    pool = resolve_pool("default", seed=seed)
+    sub = pool.subset(sample_stream(pool, "balanced", 500, rng_for(seed, "calibrate")))
+    budget = 256.0 * len(sub)
+    uniform = float(sub.accuracy_at(np.full(len(sub), 256.0)).mean())
+    tau = np.where(sub.solvable, sub.tau, np.inf)
+    order = np.argsort(tau, kind="stable")
+    best, best_c = 0.0, 1.0
+    for c in (1.0, 1.5, 2.0):
+        funded = order[np.cumsum(c * tau[order]) <= budget]
+        caps = np.zeros(len(sub))
+        caps[funded] = c * tau[funded]
+        acc = float(sub.accuracy_at(caps).mean())
+        best, best_c = (acc, c) if acc > best else (best, best_c)
+    return (f"balanced stream n=500, mean budget 256: uniform {uniform:.4f}, "
+            f"shortest-tau-first at {best_c:g}*tau {best:.4f} "
+            f"(ratio {best / max(uniform, 1e-12):.2f})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the emitted constants, the comparison table, or both."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--emit", action="store_true", help="print the REAL constant")
+    ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = ap.parse_args(argv)
+    if not (DATA / "rollouts.csv").is_file():
+        sys.stderr.write(f"calibrate: {DATA} not found; it needs ../shared next to the repo\n")
+        return 2
+    real = {b: figures(real_rollouts(b)) for b in BENCHMARKS}
+    if args.emit:
+        print(emit(real))
+        return 0
+    from simulator.synthetic import default_pool
+
+    pool = default_pool(seed=0)
+    synth = {b: figures(rollouts_of(pool, pool.benchmarks == b)) for b in BENCHMARKS}
+    print(table(real, synth, args.markdown))
+    print()
+    print(frontier_check())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
