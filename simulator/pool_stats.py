@@ -22,6 +22,7 @@ __all__ = [
     "Rollouts",
     "figures",
     "rollouts_of",
+    "summary",
 ]
 
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
@@ -145,3 +146,46 @@ def figures(r: Rollouts) -> Figures:
         level_fraction=tuple(_mean(r.level == v) for v in levels),
         level_accuracy=tuple(_mean(r.correct[r.level == v]) for v in levels),
     )
+
+
+def _group_summary(pool: Pool, mask: np.ndarray) -> dict[str, object]:
+    """Summary of the queries in ``mask`` (see :func:`summary`)."""
+    sub = pool.subset(np.flatnonzero(mask))
+    r = rollouts_of(sub)
+    full = sub.accuracy_at(sub.max_tokens.astype(np.float64))
+    curve = {str(b): float(sub.accuracy_at(np.full(len(sub), float(b))).mean())
+             for b in BUDGETS}
+    return {
+        "queries": len(sub),
+        "rollouts": int(r.length.size),
+        "accuracy": float(full.mean()),
+        "solvable": float(sub.solvable.mean()),
+        "cap_fraction": float(r.at_cap.mean()),
+        "length_quantiles": {f"p{round(q * 100)}": float(v) for q, v in
+                             zip(QUANTILES, np.quantile(r.length, QUANTILES), strict=True)},
+        "tau_median": float(np.median(sub.tau[sub.solvable])) if sub.solvable.any() else None,
+        "accuracy_at_budget": curve,
+    }
+
+
+def summary(pool: Pool) -> dict[str, object]:
+    """A JSON-ready summary of a pool: totals plus one block per benchmark and ``all``.
+
+    Each block has queries, rollouts, expected accuracy at the collection cap (mean of
+    A_i(max_tokens)), solvable fraction, capped-rollout fraction, rollout length
+    quantiles (tokens), the median oracle threshold of solvable queries (tokens) and the
+    accuracy-at-budget curve: mean A_i(t) for t in :data:`BUDGETS` (tokens per query).
+    """
+    k = pool.n_rollouts
+    names = sorted(set(pool.benchmarks.tolist()))
+    groups = {b: _group_summary(pool, pool.benchmarks == b) for b in names}
+    groups["all"] = _group_summary(pool, np.ones(len(pool), dtype=bool))
+    return {
+        "queries": len(pool),
+        "rollouts": int(k.sum()),
+        "k_min": int(k.min()),
+        "k_max": int(k.max()),
+        "levels_known": int(pool.frame["level"].is_not_null().sum()),
+        "text_known": int(pool.frame["text"].is_not_null().sum()),
+        "benchmarks": groups,
+    }
