@@ -18,6 +18,7 @@ correct         list[bool]          K grades, aligned with ``lengths``
 
 Invariants checked on load (:func:`validate_frame`): no nulls in required columns,
 ``1 <= lengths[k] <= max_tokens``, ``len(lengths) == len(correct) >= 1``, unique ids.
+Error messages name the column and the 1-based row (query) that breaks them.
 
 In memory a :class:`Pool` keeps the ragged rollouts as padded ``(N, Kmax)`` numpy
 arrays plus a validity mask, so every per-query quantity is vectorised.
@@ -160,7 +161,7 @@ class Pool:
 
 
 def _fail(source: str, column: str, row: int | None, what: str, fix: str) -> PoolError:
-    where = f"{source}: column '{column}'" + (f", row {row}" if row is not None else "")
+    where = f"{source}: column '{column}'" + (f", row {row + 1}" if row is not None else "")
     return PoolError(f"{where}: {what}; {fix}")
 
 
@@ -183,6 +184,7 @@ def validate_frame(frame: pl.DataFrame, source: str = "<frame>") -> pl.DataFrame
     for c in OPTIONAL:
         if c not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=POOL_SCHEMA[c]).alias(c))
+    _check_whole_numbers(frame, source)
     try:
         frame = frame.select([pl.col(c).cast(t, strict=True) for c, t in POOL_SCHEMA.items()])
     except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
@@ -233,6 +235,23 @@ def validate_frame(frame: pl.DataFrame, source: str = "<frame>") -> pl.DataFrame
         if neg.any():
             raise _fail(source, c, _first(neg), "negative value", "use a value >= 0 or null")
     return frame
+
+
+def _check_whole_numbers(frame: pl.DataFrame, source: str) -> None:
+    """Float token counts must be whole and not NaN (a cast would truncate or fail)."""
+    for c in ("lengths", "max_tokens", "level", "prompt_tokens"):
+        dtype = frame.schema[c]
+        is_list = isinstance(dtype, pl.List)
+        inner = dtype.inner if isinstance(dtype, pl.List) else dtype
+        if inner is None or not inner.is_float():
+            continue
+        bad_el = pl.element().is_nan() | (pl.element() != pl.element().round(0))
+        series = frame[c] if is_list else frame[c].implode()
+        bad = series.list.eval(bad_el)
+        bad = (bad.list.any() if is_list else bad.explode()).fill_null(False)
+        if bad.any():
+            raise _fail(source, c, _first(bad), "NaN or fractional value",
+                        "this column holds whole numbers (tokens or levels)")
 
 
 def _bad_cast_column(frame: pl.DataFrame) -> str:
