@@ -59,34 +59,38 @@ def emit(real: dict[str, Figures]) -> str:
     return "\n".join(lines).replace("nan", 'float("nan")')
 
 
+def _cells(r: Figures, s: Figures) -> dict[str, str]:
+    """'real / synthetic' strings of one benchmark, keyed by figure name."""
+    def pair(a: float, b: float, fmt: str) -> str:
+        return f"{a:{fmt}} / {b:{fmt}}"
+
+    out = {"queries": f"{r.queries} / {s.queries}", "rollouts": f"{r.rollouts} / {s.rollouts}"}
+    for name in ("accuracy", "cap_fraction", "cap_correct", "le_256", "correct_le_256",
+                 "logmean", "logsd_between", "logsd_within"):
+        out[name] = pair(getattr(r, name), getattr(s, name), ".3f")
+    out["prompt_mean (tokens)"] = pair(r.prompt_mean, s.prompt_mean, ".0f")
+    for q, rv, sv in zip(QUANTILES, r.quantiles, s.quantiles, strict=True):
+        out[f"length q{round(q * 100)} (tokens)"] = pair(rv, sv, ".0f")
+    bins = ("<256", "256-511", "512-1023", "1024-2047", ">=2048", "capped")
+    for i, label in enumerate(bins):
+        out[f"accuracy, length {label}"] = pair(r.bin_accuracy[i], s.bin_accuracy[i], ".2f")
+    for i, (ra, sa) in enumerate(zip(r.level_accuracy, s.level_accuracy, strict=True)):
+        out[f"accuracy, MATH level {i + 1}"] = pair(ra, sa, ".2f")
+    return out
+
+
 def table(real: dict[str, Figures], synth: dict[str, Figures], markdown: bool) -> str:
-    """Side-by-side rows 'figure | real | synthetic' per benchmark."""
-    rows: list[tuple[str, str, str, str]] = []
-    for b in real:
-        r, s = real[b], synth[b]
-        rows.append((b, "queries / rollouts", f"{r.queries} / {r.rollouts}",
-                     f"{s.queries} / {s.rollouts}"))
-        for name in ("accuracy", "logmean", "prompt_mean", "cap_fraction", "cap_correct", "le_256", "correct_le_256",
-                     "logsd_between", "logsd_within"):
-            rows.append((b, name, f"{getattr(r, name):.3f}", f"{getattr(s, name):.3f}"))
-        for q, rv, sv in zip(QUANTILES, r.quantiles, s.quantiles, strict=True):
-            rows.append((b, f"length q{int(q * 100)}", f"{rv:.0f}", f"{sv:.0f}"))
-        fmt = " ".join
-        rows.append((b, "acc by length <256,<512,<1k,<2k,>=2k,cap",
-                     fmt(f"{x:.2f}" for x in r.bin_accuracy),
-                     fmt(f"{x:.2f}" for x in s.bin_accuracy)))
-        if r.level_accuracy:
-            rows.append((b, "level 1-5 fraction", fmt(f"{x:.2f}" for x in r.level_fraction),
-                         fmt(f"{x:.2f}" for x in s.level_fraction)))
-            rows.append((b, "level 1-5 accuracy", fmt(f"{x:.2f}" for x in r.level_accuracy),
-                         fmt(f"{x:.2f}" for x in s.level_accuracy)))
-    head = ("benchmark", "figure", "real", "synthetic")
+    """One row per figure, one 'real / synthetic' column per benchmark."""
+    cells = {b: _cells(real[b], synth[b]) for b in real}
+    names = list(dict.fromkeys(k for c in cells.values() for k in c))
+    head = ["figure (real / synthetic)", *real]
+    rows = [[n, *(cells[b].get(n, "") for b in real)] for n in names]
     if markdown:
-        out = ["| " + " | ".join(head) + " |", "|" + "---|" * 4]
-        out += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(out)
-    w = [max(len(x[i]) for x in [head, *rows]) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(x)) for x in [head, *rows])
+        out = ["| " + " | ".join(head) + " |", "|---" + "|---:" * len(real) + "|"]
+        return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
+    w = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i])
+                               for i, c in enumerate(x)) for x in [head, *rows])
 
 
 def frontier_check(seed: int = 0) -> str:
