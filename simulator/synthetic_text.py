@@ -17,10 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["OVERHEAD", "TOKENS_PER_WORD", "TOPICS", "query_texts"]
+__all__ = ["HARD_TILT", "OVERHEAD", "TOKENS_PER_WORD", "TOPICS", "WORDS_TILT", "query_texts"]
 
 OVERHEAD = 24  #: chat-template tokens around the question
 TOKENS_PER_WORD = 1.4  #: mean tokens per word of maths text (symbols split finely)
+#: ln(word count) change per unit of difficulty; gives a rank correlation of about 0.35
+#: between word count and ln(tau) on math500, like the real prompt length (0.34).
+WORDS_TILT = 0.2
+#: Log-odds of a hard (vs easy) cue word per unit of difficulty (weak: ~0.3 rank corr.).
+HARD_TILT = 0.5
 
 TOPICS: dict[str, tuple[tuple[str, ...], ...]] = {
     "math500": (
@@ -78,7 +83,8 @@ def query_texts(benchmark: str, d: np.ndarray, prompt_mean: float,
     rank = np.argsort(np.argsort(score, kind="stable"), kind="stable")
     topic = rank * len(topics) // n
 
-    spread = np.exp(0.3 * d + 0.35 * rng.standard_normal(n) - (0.3**2 + 0.35**2) / 2)
+    noise = 0.35 * rng.standard_normal(n)
+    spread = np.exp(WORDS_TILT * d + noise - (WORDS_TILT**2 + 0.35**2) / 2)
     base_words = max((prompt_mean - OVERHEAD) / TOKENS_PER_WORD, 4.0)
     words = np.maximum(np.rint(base_words * spread), 4).astype(np.int64)
     prompt = OVERHEAD + np.ceil(TOKENS_PER_WORD * words).astype(np.int64)
@@ -86,7 +92,7 @@ def query_texts(benchmark: str, d: np.ndarray, prompt_mean: float,
     total = int(words.sum())
     owner = np.repeat(np.arange(n), words)
     kind = rng.random(total)
-    hard = rng.random(total) < 1.0 / (1.0 + np.exp(-1.2 * d[owner]))
+    hard = rng.random(total) < 1.0 / (1.0 + np.exp(-HARD_TILT * d[owner]))
     topic_vocab = np.array([w for t in topics for w in t])
     per_topic = len(topics[0])
     pick = rng.integers(0, 1 << 30, size=total)

@@ -73,3 +73,13 @@ def test_uniform_at_256_is_low_and_shortest_first_beats_it() -> None:
     caps = np.zeros(len(sub))
     caps[funded] = 1.5 * tau[funded]
     assert float(sub.accuracy_at(caps).mean()) >= 2.5 * uniform
+
+
+def test_text_carries_a_weak_difficulty_signal() -> None:
+    pool = default_pool()
+    m = pool.benchmarks == "math500"
+    words = np.array([len(t.split()) for t in pool.frame["text"]])[m]
+    log_tau = np.log(pool.tau[m])
+    rank = np.argsort(np.argsort(words)), np.argsort(np.argsort(log_tau))
+    rho = float(np.corrcoef(*rank)[0, 1])
+    assert 0.15 < rho < 0.6
