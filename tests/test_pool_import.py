@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from simulator.pool import PoolError, save_pool
 from simulator.pool_import import import_pool
@@ -171,3 +173,23 @@ def test_real_thip_files() -> None:
     assert abs(acc - 0.756) < 1e-9  # the real math500 accuracy
     single = import_pool([root / "GSPOTAC" / "MATH" / "generation.jsonl"])
     assert len(single) == 500 and (single.n_rollouts == 1).all()
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.integers(0, 5), st.integers(1, 20000), st.booleans()),
+                     min_size=1, max_size=40),
+       suffix=st.sampled_from([".csv", ".jsonl", ".parquet"]))
+def test_import_groups_rollouts_by_id(tmp_path: Path, rows: list[tuple[int, int, bool]],
+                                      suffix: str) -> None:
+    frame = pl.DataFrame({"id": [f"q{r[0]}" for r in rows], "benchmark": ["b"] * len(rows),
+                          "length": [r[1] for r in rows], "correct": [r[2] for r in rows]})
+    pool = import_pool([_write(frame, tmp_path / f"p{suffix}")])
+    expected: dict[str, list[tuple[int, bool]]] = {}
+    for q, length, ok in rows:
+        expected.setdefault(f"q{q}", []).append((length, ok))
+    assert list(pool.ids) == list(expected)
+    for i, key in enumerate(expected):
+        k = pool.n_rollouts[i]
+        assert list(zip(pool.lengths[i, :k], pool.correct[i, :k], strict=True)) == expected[key]
+    assert (pool.max_tokens == max(r[1] for r in rows)).all()
