@@ -64,3 +64,43 @@ def test_cli_errors_are_one_line_exit_2(argv: list[str], needle: str,
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def _acc_at(frame: object, budget: float) -> dict[str, float]:
+    import polars as pl
+
+    assert isinstance(frame, pl.DataFrame)
+    sub = frame.filter(pl.col("mean_budget") == budget)
+    return dict(zip(sub["policy"].to_list(), sub["accuracy"].to_list(), strict=True))
+
+
+BUDGETS = [64, 128, 256, 512, 1024, 2048]
+
+
+def test_paper_effect_on_default_pool() -> None:
+    from simulator.pool_source import resolve_pool
+
+    frame = run_frontier(resolve_pool("default"), "balanced", 500, BUDGETS, POLICIES,
+                         make_predictor("noisy-oracle", sigma=0.3), seed=0)
+    acc = _acc_at(frame, 256)
+    assert acc["clear"] >= 2.5 * acc["uniform"], acc
+    for b in BUDGETS:
+        at = _acc_at(frame, b)
+        assert max(at.values()) <= at["oracle"] + 1e-12, (b, at)
+
+
+def test_paper_effect_on_real_thip_pool(tmp_path: pytest.TempPathFactory) -> None:
+    from tests.conftest import require_shared
+
+    raw = require_shared() / "raw"
+    out = tmp_path / "thip.parquet"  # type: ignore[operator]
+    assert main(["pool", "import", str(raw), "-o", str(out)]) == 0
+    from simulator.pool import load_pool
+
+    frame = run_frontier(load_pool(out), "balanced", 500, BUDGETS, POLICIES,
+                         make_predictor("noisy-oracle", sigma=0.3), seed=0)
+    acc = _acc_at(frame, 256)
+    assert acc["clear"] >= 2.0 * acc["uniform"], acc
+    for b in BUDGETS:
+        at = _acc_at(frame, b)
+        assert max(at.values()) <= at["oracle"] + 1e-12, (b, at)
