@@ -1,0 +1,189 @@
+"""Scenario models: the validated form of a scenario YAML file.
+
+Every section is a pydantic v2 model with unknown keys forbidden. The models do no
+I/O: paths are only strings here and are opened when a run starts. Loading YAML,
+``--set`` overrides and error formatting live in :mod:`simulator.scenario_io`.
+
+Units: times in seconds, rates in queries/s, budgets in tokens and tokens/s.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from simulator.arrivals import ArrivalSpec
+from simulator.streams import MIXES
+
+__all__ = ["AllocatorSpec", "GpuSpec", "MixChange", "OutputSpec", "PoolSpec",
+           "PredictorSpec", "Scenario", "StreamSpec"]
+
+Mix = str | list[float]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_mix(v: Mix) -> Mix:
+    if isinstance(v, str):
+        if v not in MIXES:
+            raise ValueError(f"unknown mix {v!r}; valid: {', '.join(MIXES)} "
+                             "or four tier weights [easy, medium, hard, very-hard]")
+    elif len(v) != 4 or any(w < 0 for w in v) or sum(v) <= 0:
+        raise ValueError("tier weights must be four numbers >= 0 with a positive sum "
+                         "[easy, medium, hard, very-hard]")
+    return v
+
+
+class PoolSpec(_Section):
+    """Where the queries come from. ``pool: default`` is shorthand for ``source``."""
+
+    source: str = Field(default="default", description="'default' (embedded synthetic pool) or "
+                        "a pool Parquet path, relative to the scenario file")
+    seed: int = Field(default=0, ge=0, description="seed of the default synthetic pool")
+
+
+class MixChange(_Section):
+    """From ``time`` on (s), arrivals follow ``mix``."""
+
+    time: float = Field(ge=0)
+    mix: Mix
+
+    _mix = field_validator("mix")(_check_mix)
+
+
+class StreamSpec(_Section):
+    """Difficulty mix of the arrivals; ``stream: balanced`` is shorthand for ``mix``."""
+
+    mix: Mix = Field(default="balanced", description="mix name or four tier weights easy..very-hard")
+    schedule: list[MixChange] = Field(default_factory=list,
+                                      description="later mix changes, by ascending time")
+
+    _mix = field_validator("mix")(_check_mix)
+
+    @field_validator("schedule")
+    @classmethod
+    def _ascending(cls, v: list[MixChange]) -> list[MixChange]:
+        times = [c.time for c in v]
+        if times != sorted(times):
+            raise ValueError("mix changes must be listed by ascending time")
+        return v
+
+
+class GpuSpec(_Section):
+    """Continuous-batching GPU: decode step s(n) = s0 + s1 n (s), prefill p0 + p1 prompt."""
+
+    max_seqs: int | None = Field(default=256, gt=0, description="concurrent sequences S "
+                                 "(null = unlimited); extra requests queue FIFO")
+    s0: float = Field(default=0.012, ge=0, description="fixed decode-step time (s)")
+    s1: float = Field(default=0.0002, ge=0, description="decode-step time per active sequence (s)")
+    p0: float = Field(default=0.01, ge=0, description="fixed prefill time per sequence (s)")
+    p1: float = Field(default=0.00005, ge=0, description="prefill time per prompt token (s)")
+    max_queue: int | None = Field(default=None, ge=0, description="FIFO queue cap; a query "
+                                  "admitted to a full queue expires (null = no cap)")
+    deadline: float | None = Field(default=None, gt=0, description="a query still queued this "
+                                   "long after arrival expires (s; null = never)")
+
+    @model_validator(mode="after")
+    def _positive_step(self) -> GpuSpec:
+        if self.s0 + self.s1 <= 0:
+            raise ValueError("s0 + s1 must be > 0 (a decode step takes time)")
+        return self
+
+
+class AllocatorSpec(_Section):
+    """The periodic allocator on the rolling token bank (model.md section 5)."""
+
+    policy: str = Field(default="clear", description="allocation policy name")
+    period: float = Field(default=1.0, ge=0, description="tick period Delta (s); 0 = decide "
+                          "every arrival on its own, at its arrival time")
+    budget_rate: float | Literal["unlimited"] = Field(
+        description="token budget rate rho (tokens/s), or 'unlimited' (every admitted "
+        "query gets its collection cap L_max)")
+    window: float = Field(default=10.0, gt=0, description="rolling window W (s); the bank holds "
+                          "at most rho * W tokens")
+    initial_fill: float = Field(default=0.0, ge=0, le=1, description="bank at t = 0, as a "
+                                "fraction of rho * W")
+    params: dict[str, Any] = Field(default_factory=dict, description="policy parameters")
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, v: str) -> str:
+        from simulator.policies import POLICIES
+
+        if v not in POLICIES:
+            raise ValueError(f"unknown policy {v!r}; valid: {', '.join(sorted(POLICIES))}")
+        return v
+
+    @field_validator("budget_rate")
+    @classmethod
+    def _positive_rate(cls, v: float | str) -> float | str:
+        if not isinstance(v, str) and not v > 0:
+            raise ValueError("must be > 0 tokens/s or 'unlimited'")
+        return v
+
+    @property
+    def unlimited(self) -> bool:
+        """True when the budget is unlimited."""
+        return self.budget_rate == "unlimited"
+
+
+class PredictorSpec(_Section):
+    """Threshold predictor: a registered ``kind`` and its parameters."""
+
+    kind: str = Field(default="noisy-oracle", description="predictor name")
+    params: dict[str, Any] = Field(default_factory=dict, description="predictor "
+                                   "parameters (noisy-oracle: sigma, default 0.3)")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        import predictors  # noqa: F401  (registers the built-ins)
+        from predictors.base import PREDICTORS
+
+        if v not in PREDICTORS:
+            raise ValueError(f"unknown predictor {v!r}; valid: {', '.join(sorted(PREDICTORS))}")
+        return v
+
+
+class OutputSpec(_Section):
+    """Where and how results are written."""
+
+    dir: str | None = Field(default=None, description="output folder (default out/<scenario name>)")
+    gpu_window: float = Field(default=10.0, gt=0, description="width of gpu.parquet windows (s)")
+    slo: float | None = Field(default=None, gt=0, description="latency SLO (s) for "
+                              "correct_within_slo_per_s")
+
+
+class Scenario(_Section):
+    """A whole scenario. Exactly one of ``duration`` and ``n_queries`` is set."""
+
+    name: str = Field(default="scenario", description="label used in reports")
+    pool: PoolSpec = Field(default_factory=lambda: PoolSpec())
+    stream: StreamSpec = Field(default_factory=lambda: StreamSpec())
+    arrivals: ArrivalSpec
+    gpu: GpuSpec = Field(default_factory=lambda: GpuSpec())
+    allocator: AllocatorSpec
+    predictor: PredictorSpec = Field(default_factory=lambda: PredictorSpec())
+    duration: float | None = Field(default=None, gt=0, description="arrivals in [0, duration) s")
+    n_queries: int | None = Field(default=None, gt=0, description="stop after this many arrivals")
+    seed: int = Field(default=0, ge=0, description="run seed (arrivals, stream, rollouts, predictor)")
+    output: OutputSpec = Field(default_factory=lambda: OutputSpec())
+
+    @field_validator("pool", mode="before")
+    @classmethod
+    def _pool_shorthand(cls, v: Any) -> Any:
+        return {"source": v} if isinstance(v, str) else v
+
+    @field_validator("stream", mode="before")
+    @classmethod
+    def _stream_shorthand(cls, v: Any) -> Any:
+        return {"mix": v} if isinstance(v, str | list) else v
+
+    @model_validator(mode="after")
+    def _one_horizon(self) -> Scenario:
+        if (self.duration is None) == (self.n_queries is None):
+            raise ValueError("set exactly one of 'duration' (s) and 'n_queries'")
+        return self

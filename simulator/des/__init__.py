@@ -1,0 +1,7 @@
+"""The discrete-event engine: SimPy processes for arrivals, allocator ticks and the GPU.
+
+Layers: :mod:`.engine` (clock, priorities, trace), :mod:`.source` (vectorised arrival
+blocks), :mod:`.bank` (rolling token budget), :mod:`.replay` (rollout replay),
+:mod:`.gpu` (fluid continuous batching), :mod:`.allocator` (the periodic tick),
+:mod:`.records` (append-only outcome records) and :mod:`.runner` (wiring).
+"""

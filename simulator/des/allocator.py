@@ -1,0 +1,171 @@
+"""The periodic allocator tick (model.md section 5), a SimPy process.
+
+Every ``period`` seconds (ticks at t = 0, Delta, 2 Delta, ...) the tick takes the
+queries that arrived since the last tick (arrival time <= now), lets the policy
+allocate the bank's free tokens among them, and:
+
+* floors each cap to whole tokens and clips it to the query's collection cap L_max
+  (no rollout can use more, and the clipped tokens stay free);
+* admits queries with a cap >= 1 token: their caps are committed in the bank, their
+  rollouts are replayed (tokens and correctness fixed now) and they join the GPU in
+  arrival order;
+* abandons the rest, which end at the tick with outcome ``abandoned``.
+
+No query waits for a later tick. ``lambda*`` is warm-started from the previous tick's
+shadow price and logged per tick (null for policies without one).
+
+With ``period = 0`` there is one tick at each distinct arrival time, deciding just the
+queries arriving then (latency then has no allocator wait). With an unlimited budget
+the policy is bypassed and every query gets its L_max, so every rollout replays in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from typing import Any
+
+import numpy as np
+from simpy.events import Event
+
+from simulator.des.bank import TokenBank
+from simulator.des.engine import TICK, At, Engine
+from simulator.des.gpu import FluidGpu
+from simulator.des.ledger import Ledger, PoolView
+from simulator.des.records import Block, Spool
+from simulator.des.replay import replay
+from simulator.des.source import QuerySource
+from simulator.policies import AllocationInput, PolicyFn
+
+__all__ = ["Allocator", "integer_caps"]
+
+
+def integer_caps(caps: np.ndarray, limit: np.ndarray, free: float) -> np.ndarray:
+    """Whole-token caps: floor, clip to ``limit`` (L_max), and keep the sum <= ``free``."""
+    out = np.minimum(np.floor(np.maximum(caps, 0.0)), limit).astype(np.int64)
+    over = int(out.sum()) - int(np.floor(free))
+    while over > 0:  # only float rounding of a policy that spends exactly B gets here
+        k = int(np.argmax(out))
+        take = min(over, int(out[k]))
+        out[k] -= take
+        over -= take
+    return out
+
+
+class Allocator:
+    """The tick process; see the module docstring.
+
+    Args:
+        env: the engine.
+        period: Delta (s); 0 = a tick at every arrival time.
+        source: arrival blocks.
+        bank: the rolling budget.
+        gpu: the GPU resource.
+        ledger: outcome bookkeeping.
+        view: pool arrays.
+        policy: the policy function, or None for an unlimited budget.
+        params: policy parameters.
+        ticks: per-tick records.
+        prefill: (p0, p1): prefill seconds = p0 + p1 * prompt_tokens.
+        progress: called with the tick time (s) after each tick.
+    """
+
+    def __init__(self, env: Engine, period: float, source: QuerySource, bank: TokenBank,
+                 gpu: FluidGpu, ledger: Ledger, view: PoolView, policy: PolicyFn | None,
+                 params: Mapping[str, Any], ticks: Spool, prefill: tuple[float, float],
+                 progress: Callable[[float], None] | None = None) -> None:
+        self.env, self.period, self.source, self.bank = env, period, source, bank
+        self.gpu, self.ledger, self.view = gpu, ledger, view
+        self.policy, self.params, self.ticks = policy, params, ticks
+        self.p0, self.p1 = prefill
+        self.progress = progress
+        self.lam: float | None = None
+        self.n_ticks = 0
+
+    def process(self) -> Generator[Event, None, None]:
+        """Tick until every arrival has been decided."""
+        while True:
+            nxt = self.source.peek()
+            if nxt == np.inf:
+                return
+            t = nxt if self.period == 0 else self.n_ticks * self.period
+            yield At(self.env, t, TICK)
+            self.decide(t)
+            if self.progress is not None:
+                self.progress(t)
+
+    def decide(self, t: float) -> None:
+        """One tick at time ``t`` (s)."""
+        k = self.n_ticks
+        self.n_ticks += 1
+        self.env.log(f"tick {k}")
+        parts = self.source.take(t)
+        bank = self.bank
+        bank.accrue(t)
+        free, holdings = bank.free, bank.holdings
+        if not parts:
+            self._log(k, t, 0, holdings, free, None, 0, 0, 0)
+            return
+        cat = (lambda f: f(parts[0])) if len(parts) == 1 else (
+            lambda f: np.concatenate([f(p) for p in parts]))
+        idx = cat(lambda p: p[0].pool_index[p[1]:p[2]])
+        view = self.view
+        limit = view.max_tokens[idx]
+        if self.policy is None:
+            caps = limit.copy()
+        else:
+            inp = AllocationInput(
+                thresholds=cat(lambda p: p[0].threshold[p[1]:p[2]]), budget=free,
+                log_spread=_known(cat(lambda p: p[0].spread[p[1]:p[2]])),
+                solvability=_known(cat(lambda p: p[0].solvability[p[1]:p[2]])),
+                true_tau=view.tau[idx],
+                curves=(view.pool.lengths[idx], view.good[idx]),
+                warm_start=self.lam)
+            alloc = self.policy(inp, self.params)
+            self.lam = alloc.shadow_price
+            caps = integer_caps(np.asarray(alloc.caps, dtype=np.float64), limit, free)
+        rollout = cat(lambda p: p[0].rollout[p[1]:p[2]])
+        generated, correct = replay(view.pool, idx, rollout, caps)
+        admit = caps >= 1
+        committed = int(caps[admit].sum())
+        bank.commit(committed)
+        entries: list[tuple[int, int, float, float]] = []
+        prefill = self.p0 + self.p1 * view.prompt_tokens[idx]
+        off = 0
+        for block, lo, hi in parts:
+            sl = slice(off, off + hi - lo)
+            off += hi - lo
+            self._record(block, lo, hi, k, caps[sl], generated[sl], correct[sl])
+            rows = np.arange(lo, hi)
+            ok = admit[sl]
+            if not ok.all():
+                self.ledger.abandoned(block, rows[~ok], t)
+            if self.env.trace is not None:
+                for r, a in zip(rows.tolist(), ok.tolist(), strict=True):
+                    self.env.log(f"{'admit' if a else 'abandon'} q{block.q0 + r}")
+            entries.extend(zip((block.q0 + rows[ok]).tolist(), generated[sl][ok].tolist(),
+                               prefill[sl][ok].tolist(), block.time[lo:hi][ok].tolist(),
+                               strict=True))
+        n_adm = len(entries)
+        if entries:
+            self.gpu.admit(t, entries)
+        self._log(k, t, idx.size, holdings, free, self.lam, n_adm, idx.size - n_adm, committed)
+
+    @staticmethod
+    def _record(block: Block, lo: int, hi: int, k: int, caps: np.ndarray,
+                generated: np.ndarray, correct: np.ndarray) -> None:
+        block.tick[lo:hi] = k
+        block.cap[lo:hi] = np.where(caps >= 1, caps, 0)
+        block.generated[lo:hi] = np.where(caps >= 1, generated, 0)
+        block.correct[lo:hi] = correct & (caps >= 1)
+
+    def _log(self, k: int, t: float, pending: int, holdings: float, free: float,
+             lam: float | None, admitted: int, abandoned: int, committed: int) -> None:
+        unl = self.bank.unlimited
+        self.ticks.append(k, t, pending, None if unl else holdings, None if unl else free,
+                          lam, admitted, abandoned, committed)
+
+
+def _known(a: np.ndarray) -> np.ndarray | None:
+    """``a`` unless it is all NaN (the predictor gave no such estimate)."""
+    return None if np.isnan(a).all() else a
+

@@ -1,0 +1,221 @@
+"""Wiring: scenario -> pool + predictor -> processes -> records -> summary.
+
+:func:`run` is the Python API (frames in memory); :func:`run_to_dir` streams the query
+rows to Parquet chunks in a staged folder and swaps it in atomically (CLI).
+``policy`` / ``params`` replace the scenario's allocator policy, so several policies
+can be run on one scenario with common random numbers: arrivals, query choice,
+rollout draws and predictor noise depend only on the seed, never on the policy.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from predictors.base import make_predictor
+from simulator import __version__
+from simulator.atomic import atomic_write_text
+from simulator.config import Scenario
+from simulator.des.allocator import Allocator
+from simulator.des.bank import TokenBank
+from simulator.des.engine import Engine
+from simulator.des.gpu import FluidGpu
+from simulator.des.ledger import Ledger, PoolView
+from simulator.des.records import MemorySink, Occupancy, ParquetSink, Sink, Spool
+from simulator.des.source import QuerySource
+from simulator.errors import UserError
+from simulator.metrics import summarize
+from simulator.outdir import staged_dir
+from simulator.policies import AllocationInput, get_policy
+from simulator.pool import Pool
+from simulator.pool_source import resolve_pool
+
+__all__ = ["RunResult", "run", "run_to_dir", "with_policy"]
+
+
+@dataclass
+class RunResult:
+    """A finished run: the resolved scenario, its summary and its tables.
+
+    ``queries`` is read from ``out_dir`` on first access when the run streamed to disk.
+    """
+
+    scenario: Scenario
+    summary: dict[str, Any]
+    ticks: pl.DataFrame
+    gpu: pl.DataFrame
+    out_dir: Path | None = None
+    _queries: pl.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def queries(self) -> pl.DataFrame:
+        """One row per arrival (``queries.parquet`` schema)."""
+        if self._queries is None:
+            assert self.out_dir is not None
+            self._queries = pl.read_parquet(self.out_dir / "queries.parquet")
+        return self._queries
+
+
+def with_policy(scenario: Scenario, policy: str | None = None,
+                params: Mapping[str, Any] | None = None) -> Scenario:
+    """``scenario`` with its allocator policy (and params) replaced and validated."""
+    if policy is None and params is None:
+        return scenario
+    alloc = scenario.allocator.model_dump()
+    if policy is not None:
+        alloc["policy"] = policy
+    if params is not None:
+        alloc["params"] = dict(params)
+    data = scenario.model_dump()
+    data["allocator"] = alloc
+    from simulator.scenario_io import parse_scenario
+
+    return parse_scenario(data)
+
+
+def _pool(scenario: Scenario) -> Pool:
+    try:
+        return resolve_pool(scenario.pool.source, seed=scenario.pool.seed)
+    except UserError as exc:
+        raise UserError(f"pool.source: {exc}") from None
+
+
+def _policy(scenario: Scenario) -> Any:
+    if scenario.allocator.unlimited:
+        return None
+    fn = get_policy(scenario.allocator.policy)
+    try:  # fail on bad parameters before simulating, naming the YAML path
+        fn(AllocationInput(np.array([100.0, 200.0]), 300.0, true_tau=np.array([1.0, 2.0])),
+           scenario.allocator.params)
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"allocator.params: {exc}") from None
+    return fn
+
+
+def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
+             trace: list[tuple[str, float]] | None = None,
+             progress: bool = False) -> tuple[float, dict[str, Any]]:
+    """Run the event loop, streaming records to ``sink``.
+
+    Returns:
+        ``(sim_seconds, info)``: the time of the last event (s) and run facts.
+    """
+    pool = _pool(scenario) if pool is None else pool
+    policy = _policy(scenario)
+    try:
+        predictor = make_predictor(scenario.predictor.kind, **scenario.predictor.params)
+    except UserError as exc:
+        raise UserError(f"predictor.params: {exc}") from None
+    a = scenario.allocator
+    env = Engine(trace)
+    view = PoolView.of(pool)
+    source = QuerySource(scenario, pool, view.tier, predictor)
+    bank = TokenBank(None if isinstance(a.budget_rate, str) else float(a.budget_rate),
+                     a.window, a.initial_fill)
+    ledger = Ledger(source.blocks, view, bank, sink)
+    ticks, gpu_rows = Spool("ticks", sink), Spool("gpu", sink)
+    occupancy = Occupancy(scenario.output.gpu_window, gpu_rows)
+    gpu = FluidGpu(env, scenario.gpu, occupancy, ledger.started, ledger.left, ledger.expired)
+    bar = _bar(scenario) if progress else None
+    allocator = Allocator(env, a.period, source, bank, gpu, ledger, view, policy, a.params,
+                          ticks, (scenario.gpu.p0, scenario.gpu.p1),
+                          progress=None if bar is None else
+                          (lambda t: bar.update(_progress(scenario, source, t) - bar.n)))
+    env.process(allocator.process())
+    env.run()
+    end = float(env.now)
+    gpu.close(end)
+    occupancy.finish(end)
+    ticks.flush()
+    ledger.flush(final=True)
+    if bar is not None:
+        bar.close()
+    return end, {"ticks": allocator.n_ticks, "mean_in_system": occupancy.total_area / end
+                 if end > 0 else 0.0}
+
+
+def _bar(scenario: Scenario) -> Any:
+    from tqdm import tqdm
+
+    total = scenario.duration if scenario.duration is not None else scenario.n_queries
+    unit = "sim-s" if scenario.duration is not None else "queries"
+    return tqdm(total=total, unit=unit, disable=not sys.stderr.isatty(), leave=False,
+                mininterval=0.5, desc=scenario.name)
+
+
+def _progress(scenario: Scenario, source: QuerySource, t: float) -> float:
+    if scenario.duration is not None:
+        return min(t, scenario.duration)
+    return float(source.n_arrivals)
+
+
+def _summary(scenario: Scenario, queries: pl.DataFrame | pl.LazyFrame, sim_seconds: float,
+             info: dict[str, Any], wall: float) -> dict[str, Any]:
+    out = summarize(queries, sim_seconds, scenario.output.slo)
+    out.update(info)
+    out["wall_seconds"] = wall
+    out["queries_per_wall_second"] = out["arrivals"] / wall if wall > 0 else None
+    out.update({"scenario": scenario.name, "policy": scenario.allocator.policy,
+                "seed": scenario.seed, "clearsim_version": __version__})
+    return out
+
+
+def run(scenario: Scenario, policy: str | None = None,
+        params: Mapping[str, Any] | None = None, *, pool: Pool | None = None,
+        trace: list[tuple[str, float]] | None = None) -> RunResult:
+    """Simulate ``scenario`` in memory (optionally with another ``policy``/``params``).
+
+    Args:
+        scenario: a validated scenario.
+        policy: replaces ``allocator.policy`` (common random numbers across policies).
+        params: replaces ``allocator.params``.
+        pool: a pool to use instead of resolving ``pool.source``.
+        trace: a list that receives ``(event name, time)`` for every engine step.
+    """
+    scenario = with_policy(scenario, policy, params)
+    t0 = time.perf_counter()
+    sink = MemorySink()
+    end, info = simulate(scenario, sink, pool=pool, trace=trace)
+    queries = sink.frame("queries")
+    summary = _summary(scenario, queries, end, info, time.perf_counter() - t0)
+    return RunResult(scenario, summary, sink.frame("ticks"), sink.frame("gpu"),
+                     _queries=queries)
+
+
+def run_to_dir(scenario: Scenario, out: str | Path, *, force: bool = False,
+               policy: str | None = None, params: Mapping[str, Any] | None = None,
+               pool: Pool | None = None, progress: bool = False) -> RunResult:
+    """Simulate and write queries/ticks/gpu Parquet, the resolved scenario and summary.
+
+    The folder is staged beside ``out`` and swapped in only when complete.
+
+    Raises:
+        UserError: ``out`` is non-empty without ``force``, or a bad scenario.
+    """
+    import json
+
+    from simulator.scenario_io import dump_scenario
+
+    scenario = with_policy(scenario, policy, params)
+    dest = Path(out)
+    with staged_dir(dest, force=force) as stage:
+        t0 = time.perf_counter()
+        sink = ParquetSink(stage)
+        end, info = simulate(scenario, sink, pool=pool, progress=progress)
+        for name in ("queries", "ticks", "gpu"):
+            sink.finish(name)
+        sink.close()
+        summary = _summary(scenario, pl.scan_parquet(stage / "queries.parquet"), end, info,
+                           time.perf_counter() - t0)
+        atomic_write_text(dump_scenario(scenario), stage / "scenario.resolved.yaml")
+        atomic_write_text(json.dumps(summary, indent=2) + "\n", stage / "summary.json")
+        ticks = pl.read_parquet(stage / "ticks.parquet")
+        gpu = pl.read_parquet(stage / "gpu.parquet")
+    return RunResult(scenario, summary, ticks, gpu, out_dir=dest)

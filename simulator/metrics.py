@@ -1,0 +1,86 @@
+"""Run metrics from the ``queries`` table alone (model.md section 7).
+
+Reports and the CLI call these on frames or on ``pl.scan_parquet`` of a run folder;
+they never touch a running simulation.
+
+Definitions (per run or per window of arrival time):
+
+* accuracy = correct / arrivals; abandonment_rate = abandoned / arrivals;
+* tokens_per_query = generated tokens / arrivals;
+* latency percentiles and mean over *completed* queries (correct or wrong), from
+  arrival to the last token, so they include the wait for the allocator tick;
+* goodput_per_1k_tokens = correct answers per 1000 generated tokens;
+* correct_within_slo_per_s = correct answers with latency <= SLO, per simulated second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+__all__ = ["summarize", "windowed"]
+
+Frame = pl.DataFrame | pl.LazyFrame
+
+
+def _aggs(slo: float | None) -> list[pl.Expr]:
+    done = pl.col("outcome").is_in(["correct", "wrong"])
+    lat = pl.col("latency").filter(done)
+    correct = (pl.col("outcome") == "correct").sum()
+    tokens = pl.col("tokens_generated").sum()
+    n = pl.len()
+    out = [
+        n.alias("arrivals"),
+        correct.alias("correct"),
+        (correct / n).alias("accuracy"),
+        ((pl.col("outcome") == "abandoned").sum() / n).alias("abandonment_rate"),
+        ((pl.col("outcome") == "expired").sum() / n).alias("expiry_rate"),
+        (tokens / n).alias("tokens_per_query"),
+        lat.quantile(0.5, "linear").alias("latency_p50"),
+        lat.quantile(0.95, "linear").alias("latency_p95"),
+        lat.quantile(0.99, "linear").alias("latency_p99"),
+        lat.mean().alias("mean_latency"),
+        pl.when(tokens > 0).then(1000.0 * correct / tokens).otherwise(0.0)
+        .alias("goodput_per_1k_tokens"),
+    ]
+    if slo is not None:
+        ok = ((pl.col("outcome") == "correct") & (pl.col("latency") <= slo)).sum()
+        out.append(ok.alias("_correct_within_slo"))
+    return out
+
+
+def summarize(queries: Frame, sim_seconds: float, slo: float | None = None) -> dict[str, Any]:
+    """Whole-run metrics (see module docstring); latencies in s, NaN-free JSON values.
+
+    Args:
+        queries: the ``queries`` table (frame or lazy scan).
+        sim_seconds: simulated time span of the run (s).
+        slo: latency SLO (s) for ``correct_within_slo_per_s``, or None.
+    """
+    row = queries.lazy().select(_aggs(slo)).collect().row(0, named=True)
+    if slo is not None:
+        row["correct_within_slo_per_s"] = row.pop("_correct_within_slo") / sim_seconds \
+            if sim_seconds > 0 else 0.0
+    row["sim_seconds"] = sim_seconds
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+
+
+def windowed(queries: Frame, window_s: float, slo: float | None = None) -> pl.DataFrame:
+    """The same metrics per window of *arrival* time (s), one row per non-empty window.
+
+    Columns: window_start, window_end, then the :func:`summarize` keys (without
+    sim_seconds). A query counts in the window it arrived in, whenever it ended.
+    """
+    if not window_s > 0:
+        raise ValueError("window_s must be > 0 seconds")
+    key = (pl.col("arrival_time") // window_s).cast(pl.Int64).alias("_w")
+    out = (queries.lazy().with_columns(key).group_by("_w").agg(_aggs(slo)).sort("_w")
+           .with_columns((pl.col("_w") * window_s).alias("window_start"),
+                         ((pl.col("_w") + 1) * window_s).alias("window_end"))
+           .drop("_w").collect())
+    if slo is not None:
+        out = out.with_columns((pl.col("_correct_within_slo") / window_s)
+                               .alias("correct_within_slo_per_s")).drop("_correct_within_slo")
+    first = ["window_start", "window_end"]
+    return out.select(first + [c for c in out.columns if c not in first])

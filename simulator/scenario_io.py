@@ -1,0 +1,196 @@
+"""Scenario files: YAML in, validated :class:`~simulator.config.Scenario` out.
+
+``load_scenario(path, overrides)`` reads the YAML, applies ``--set a.b=c`` overrides
+(the value is parsed as YAML, so ``--set allocator.budget_rate=200`` gives a number),
+resolves relative paths against the scenario file's folder, and validates. Every
+problem becomes one :class:`UserError` line that names the YAML path and, where there
+is a fixed set, the allowed values, e.g.
+``allocator.policy: unknown policy 'x'; valid: clear, oracle, ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from simulator.config import Scenario
+from simulator.errors import UserError
+
+__all__ = ["apply_overrides", "dump_scenario", "format_error", "load_scenario",
+           "parse_scenario", "scenario_schema"]
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside an annotation (unwrapping unions, lists, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        out.extend(_models_in(arg))
+    return out
+
+
+def _walk(loc: Sequence[str | int]) -> tuple[str, list[str]]:
+    """Dotted YAML path for a pydantic ``loc`` and the keys allowed at its end.
+
+    Union tags that pydantic inserts for discriminated unions (``arrivals.poisson.rate``)
+    are dropped, so the path is what the user wrote (``arrivals.rate``).
+    """
+    parts: list[str] = []
+    model: type[BaseModel] | None = Scenario
+    allowed: list[str] = list(Scenario.model_fields)
+    i = 0
+    while i < len(loc):
+        key = loc[i]
+        i += 1
+        if isinstance(key, int):
+            parts.append(f"[{key}]")
+            continue
+        parts.append(key)
+        field = model.model_fields.get(key) if model is not None else None
+        if field is None:
+            model = None
+            continue
+        models = _models_in(field.annotation)
+        if len(models) > 1 and i < len(loc):  # discriminated union: next loc is the tag
+            tag = loc[i]
+            models = [m for m in models
+                      if "kind" in m.model_fields and m.model_fields["kind"].default == tag]
+            i += 1
+        model = models[0] if len(models) == 1 else None
+        allowed = list(model.model_fields) if model is not None else []
+    while i < len(loc):
+        parts.append(str(loc[i]))
+        i += 1
+    return ".".join(parts).replace(".[", "["), allowed
+
+
+def format_error(exc: ValidationError) -> str:
+    """The first validation error as one line: ``path: what (got value); allowed``."""
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        parent, allowed = _walk(loc[:-1])
+        path = f"{parent}.{loc[-1]}" if parent else str(loc[-1])
+        return f"{path}: unknown key; allowed keys here: {', '.join(allowed)}"
+    path, _ = _walk(loc)
+    path = path or "scenario"
+    if kind == "missing":
+        return f"{path}: missing required field"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return (f"{path}.{ctx.get('discriminator', 'kind').strip(chr(39))}: unknown kind "
+                f"{ctx.get('tag')!r}; valid: {ctx.get('expected_tags')}")
+    if kind == "union_tag_not_found":
+        return f"{path}.kind: missing required field (the kind of {path})"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    got = err.get("input")
+    if kind not in ("model_type", "dict_type") and not isinstance(got, dict | list) \
+            and repr(got) not in msg:
+        msg = f"{msg} (got {got!r})"
+    return f"{path}: {msg}"
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """A copy of ``raw`` with each ``a.b.c=value`` set (value parsed as YAML).
+
+    Raises:
+        UserError: an override without ``=`` or through a non-mapping.
+    """
+    out: dict[str, Any] = json.loads(json.dumps(raw))
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. "
+                            "allocator.budget_rate=200")
+        try:
+            value = yaml.safe_load(text) if text else None
+        except yaml.YAMLError:
+            value = text
+        node: Any = out
+        parts = key.split(".")
+        for j, part in enumerate(parts[:-1]):
+            nxt = node.get(part) if isinstance(node, dict) else None
+            if nxt is None or isinstance(nxt, str):
+                nxt = {"source": nxt} if part == "pool" and isinstance(nxt, str) else (
+                    {"mix": nxt} if part == "stream" and isinstance(nxt, str) else {})
+                if not isinstance(node, dict):
+                    raise UserError(f"--set {item}: '{'.'.join(parts[:j])}' is not a section")
+                node[part] = nxt
+            node = nxt
+        if not isinstance(node, dict):
+            raise UserError(f"--set {item}: '{'.'.join(parts[:-1])}' is not a section")
+        node[parts[-1]] = value
+    return out
+
+
+def _rebase(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Relative pool and trace paths are taken from the scenario file's folder."""
+    pool = raw.get("pool")
+    if isinstance(pool, str):
+        raw["pool"] = pool = {"source": pool}
+    if isinstance(pool, dict) and isinstance(pool.get("source"), str) \
+            and pool["source"] != "default" and not Path(pool["source"]).is_absolute():
+        pool["source"] = str(base / pool["source"])
+    arr = raw.get("arrivals")
+    if isinstance(arr, dict) and isinstance(arr.get("path"), str) \
+            and not Path(arr["path"]).is_absolute():
+        arr["path"] = str(base / arr["path"])
+    return raw
+
+
+def parse_scenario(raw: Mapping[str, Any], overrides: Sequence[str] = ()) -> Scenario:
+    """Validate a scenario mapping (after ``overrides``).
+
+    Raises:
+        UserError: one line naming the YAML path of the first problem.
+    """
+    data = apply_overrides(dict(raw), overrides)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(format_error(exc)) from None
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Read, override and validate the scenario YAML at ``path``.
+
+    Raises:
+        UserError: missing/unreadable file, bad YAML, or an invalid scenario.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: scenario file not found")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{p}: not valid YAML{where}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise UserError(f"{p}: a scenario is a mapping of sections (pool, stream, ...)")
+    raw.setdefault("name", p.stem)
+    data = apply_overrides(raw, overrides)
+    return parse_scenario(_rebase(data, p.resolve().parent))
+
+
+def dump_scenario(scenario: Scenario) -> str:
+    """The fully resolved scenario (every default filled in) as YAML text."""
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+
+
+def scenario_schema() -> dict[str, Any]:
+    """JSON Schema of a scenario file, for editors."""
+    schema = Scenario.model_json_schema()
+    schema["title"] = "clearsim scenario"
+    return schema
+
