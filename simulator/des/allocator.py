@@ -105,6 +105,9 @@ class Allocator:
         if not parts:
             self._log(k, t, 0, holdings, free, None, 0, 0, 0)
             return
+        if len(parts) == 1 and parts[0][2] - parts[0][1] == 1:
+            self._decide_one(k, t, parts[0][0], parts[0][1], free, holdings)
+            return
         cat = (lambda f: f(parts[0])) if len(parts) == 1 else (
             lambda f: np.concatenate([f(p) for p in parts]))
         idx = cat(lambda p: p[0].pool_index[p[1]:p[2]])
@@ -149,6 +152,45 @@ class Allocator:
         if entries:
             self.gpu.admit(t, entries)
         self._log(k, t, idx.size, holdings, free, self.lam, n_adm, idx.size - n_adm, committed)
+
+    def _decide_one(self, k: int, t: float, block: Block, j: int, free: float,
+                    holdings: float) -> None:
+        """The same decision for a single pending query, in scalar form (fast path)."""
+        view = self.view
+        i = int(block.pool_index[j])
+        limit = int(view.max_tokens[i])
+        if self.policy is None:
+            cap = limit
+        else:
+            sl = slice(j, j + 1)
+            inp = AllocationInput(
+                thresholds=block.threshold[sl], budget=free,
+                log_spread=_known(block.spread[sl]), solvability=_known(block.solvability[sl]),
+                true_tau=view.tau[i:i + 1],
+                curves=(view.pool.lengths[i:i + 1], view.good[i:i + 1]),
+                warm_start=self.lam)
+            alloc = self.policy(inp, self.params)
+            self.lam = alloc.shadow_price
+            cap = int(integer_caps(np.asarray(alloc.caps, dtype=np.float64),
+                                   view.max_tokens[i:i + 1], free)[0])
+        block.tick[j] = k
+        q = block.q0 + j
+        if cap < 1:
+            self.ledger.abandoned(block, np.array([j]), t)
+            self.env.log(f"abandon q{q}")
+            self._log(k, t, 1, holdings, free, self.lam, 0, 1, 0)
+            return
+        r = int(block.rollout[j])
+        length = int(view.pool.lengths[i, r])
+        generated = min(length, cap)
+        block.cap[j] = cap
+        block.generated[j] = generated
+        block.correct[j] = bool(view.pool.correct[i, r]) and length <= cap
+        self.bank.commit(cap)
+        self.env.log(f"admit q{q}")
+        self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(view.prompt_tokens[i]),
+                            float(block.time[j]))])
+        self._log(k, t, 1, holdings, free, self.lam, 1, 0, cap)
 
     @staticmethod
     def _record(block: Block, lo: int, hi: int, k: int, caps: np.ndarray,
