@@ -26,7 +26,8 @@ class Prediction:
 
     Attributes:
         thresholds: (n,) predicted thresholds T_i in tokens (> 0).
-        log_spread: (n,) spread s_i of ln(tau) - ln(T) where known, else None.
+        log_spread: (n,) validated spread s_i of ln(rollout length) - ln(T) (ln tokens;
+            a robust SD, see docs/predictors.md) where known, else None.
         solvability: (n,) probability q_i that the query is solvable at all, else None.
     """
 
