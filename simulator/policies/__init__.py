@@ -4,7 +4,13 @@ Importing this package registers every built-in policy. Adding a policy means ad
 one module here that decorates its function with :func:`register_policy`.
 """
 
-from simulator.policies import clear, heuristics, oracle, simple  # noqa: F401  (registers)
+from simulator.policies import (  # noqa: F401  (registers)
+    calibrated,
+    clear,
+    heuristics,
+    oracle,
+    simple,
+)
 from simulator.policies.base import (
     POLICIES,
     Allocation,

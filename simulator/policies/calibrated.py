@@ -1,0 +1,180 @@
+"""clear-calibrated: shadow-price allocation of a calibrated success probability.
+
+Utility (model.md section 4, ours): the chance that query i is answered within t tokens,
+
+    U_i(t) = q_i * Phi((ln t - ln T_i) / s_i),
+
+with T_i the predicted threshold (tokens), s_i the predictor's validated log-residual
+spread and q_i its predicted solvability (1 when unknown). U is an S-curve in t: convex
+below the inflection t = T e^{-s^2}, concave above. The best response to a price lambda
+(utility per token) is on the concave branch or t = 0, which is what maximising over the
+concave envelope gives. Write t = T e^{s v}. Then:
+
+* stationarity ``q phi(v) / (s t) = lambda`` has the closed form
+  ``v(lambda) = -s + sqrt(-2 (ln lambda + ln s + ln T - ln q - s^2/2 + ln sqrt(2 pi)))``;
+* the net value at that point is ``q (Phi(v) - phi(v) / s)``, so the query is funded iff
+  ``v > v0(s)``, where ``phi(v0) / Phi(v0) = s`` (the inverse Mills ratio). v0 does not
+  depend on q or T: abandonment happens at the price
+  ``ln lambda_i = ln q + ln phi(v0) - s v0 - ln s - ln T``, so low-q, long-T queries go first;
+* at lambda_i the funded cap is T e^{s v0} > T e^{-s^2}.
+
+Demand is non-increasing in lambda with a jump at each lambda_i. lambda* is the smallest
+price whose demand fits B, found by bisection on ln lambda (all in logs, so no under- or
+overflow however loose the budget). The budget left below B is spent by
+:func:`simulator.shadow_price.spend_leftover`, the marginal query being the unfunded one
+with the highest abandonment price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from scipy.special import log_ndtr
+
+from simulator.policies.base import (
+    Allocation,
+    AllocationInput,
+    check_input,
+    param,
+    register_policy,
+)
+from simulator.shadow_price import spend_leftover
+
+__all__ = ["calibrated", "inverse_mills_root", "shrink", "success_utility"]
+
+LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+MAX_ITER = 200  #: bisection halvings on ln lambda (stops far earlier at tolerance)
+
+
+def success_utility(t: np.ndarray, thresholds: np.ndarray, spread: np.ndarray | float,
+                    q: np.ndarray | float = 1.0) -> np.ndarray:
+    """U(t) = q * Phi((ln t - ln T) / s) elementwise (probability of success, t in tokens)."""
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        z = (np.log(t) - np.log(thresholds)) / spread
+    return np.asarray(q) * np.exp(log_ndtr(z))
+
+
+def _log_phi(v: np.ndarray) -> np.ndarray:
+    return -0.5 * v * v - LOG_SQRT_2PI
+
+
+def inverse_mills_root(s: np.ndarray) -> np.ndarray:
+    """v0 with phi(v0) / Phi(v0) = s, elementwise (s > 0); decreasing in s.
+
+    Bisection on [-60, 60] (the ratio falls monotonically from ~|v| to 0), in logs.
+    """
+    s = np.asarray(s, dtype=np.float64)
+    lo = np.full(s.shape, -60.0)
+    hi = np.full(s.shape, 60.0)
+    log_s = np.log(s)
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        above = _log_phi(mid) - log_ndtr(mid) > log_s   # ratio still > s: go right
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def shrink(log_t: np.ndarray, s: np.ndarray, prior_sd: float | None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical-Bayes posterior of ln tau for predictions ln T = ln tau + N(0, s^2).
+
+    The prior is normal around the batch mean of ln T with variance ``prior_sd^2``, or,
+    when None, the method-of-moments estimate ``max(var(ln T) - mean(s^2), 0)``. Each
+    ln T moves toward the mean by the factor k = v / (v + s^2) and its spread becomes
+    s * sqrt(k). Right for noise added to the truth (the noise oracles); wrong for a
+    regression output (the learned predictor), which is already a conditional mean.
+
+    Returns:
+        (posterior means of ln tau, posterior SDs), both (N,) in ln tokens.
+    """
+    m = float(log_t.mean())
+    v = prior_sd**2 if prior_sd is not None else max(float(log_t.var() - np.mean(s * s)), 0.0)
+    k = v / (v + s * s)
+    return m + k * (log_t - m), s * np.sqrt(k)
+
+
+def _spread_and_q(inp: AllocationInput, n: int, params: Mapping[str, Any]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    if param(params, "min_spread", 0.05) <= 0:
+        raise ValueError("clear-calibrated: min_spread must be > 0")
+    if inp.log_spread is not None:
+        s = np.asarray(inp.log_spread, dtype=np.float64)
+    else:
+        s = np.full(n, param(params, "spread", 0.25))
+    if s.shape != (n,) or not np.isfinite(s).all():
+        raise ValueError("clear-calibrated: log_spread must be (N,) finite values")
+    q = np.ones(n) if inp.solvability is None or not params.get("use_solvability", True) \
+        else np.asarray(inp.solvability, dtype=np.float64)
+    if q.shape != (n,) or not np.isfinite(q).all():
+        raise ValueError("clear-calibrated: solvability must be (N,) finite values")
+    return s, np.clip(q, 1e-12, 1.0)
+
+
+class _Demand:
+    """Best responses of all queries to a log-price, vectorised."""
+
+    def __init__(self, t: np.ndarray, s: np.ndarray, q: np.ndarray) -> None:
+        uniq, inv = np.unique(s, return_inverse=True)
+        v0 = inverse_mills_root(uniq)[inv]
+        self.t, self.s = t, s
+        self.log_t = np.log(t)
+        self.offset = np.log(s) + self.log_t - np.log(q) - 0.5 * s * s + LOG_SQRT_2PI
+        self.abandon = np.log(q) + _log_phi(v0) - s * v0 - np.log(s) - self.log_t
+
+    def caps(self, log_lam: float) -> tuple[np.ndarray, np.ndarray]:
+        """(caps in tokens, funded mask) at price exp(log_lam)."""
+        funded = log_lam < self.abandon
+        w = np.sqrt(np.maximum(-2.0 * (log_lam + self.offset), 0.0))
+        caps = np.where(funded, np.exp(self.log_t + self.s * (w - self.s)), 0.0)
+        return caps, funded
+
+
+@register_policy("clear-calibrated")
+def calibrated(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
+    """Maximise sum_i q_i Phi((ln t_i - ln T_i) / s_i) subject to sum t_i <= B.
+
+    Params:
+        min_spread: floor on s (default 0.05): s -> 0 would make U a step at T.
+        spread: s used when the predictor reports none (default 0.25, about the real
+            within-query SD of ln length on MATH-500).
+        use_solvability: use the predictor's q_i when given (default true).
+        shrink: first replace ln T by its empirical-Bayes posterior (:func:`shrink`);
+            for predictors whose error is added to the truth (default false).
+        prior_sd: prior SD of ln tau for ``shrink`` (ln tokens; default: estimated
+            from the batch, which needs batches of more than a few queries).
+
+    Returns:
+        caps (tokens, >= 0, sum <= B), lambda* (success probability per token) and
+        info with ``funded`` (queries funded at lambda*) and ``iterations``.
+    """
+    t, b = check_input(inp)
+    n = t.size
+    if n == 0 or b <= 0:
+        return Allocation(np.zeros(n), None, info={"funded": 0.0, "iterations": 0.0})
+    s, q = _spread_and_q(inp, n, params)
+    if params.get("shrink", False):
+        prior = params.get("prior_sd")
+        log_t, s = shrink(np.log(t), s, None if prior is None else float(prior))
+        t = np.exp(log_t)
+    s = np.maximum(s, param(params, "min_spread", 0.05))
+    dem = _Demand(t, s, q)
+    hi = float(dem.abandon.max())          # nobody is funded at or above this price
+    lo = float(dem.abandon.min()) - 1.0    # everybody is funded below this one
+    step, it = 1.0, 0
+    while dem.caps(lo)[0].sum() <= b and step < 1e6:
+        hi, lo, step = lo, lo - step, step * 4.0   # loose budget: demand fits lower still
+    while it < MAX_ITER and hi - lo > 1e-12 * max(1.0, abs(hi)):
+        mid = 0.5 * (lo + hi)
+        if dem.caps(mid)[0].sum() <= b:
+            hi = mid
+        else:
+            lo = mid
+        it += 1
+    caps, funded = dem.caps(hi)
+    caps = spend_leftover(caps, funded, t, -dem.abandon, b)
+    return Allocation(caps, float(np.exp(hi)),
+                      info={"funded": float(funded.sum()), "iterations": float(it)})
