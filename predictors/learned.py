@@ -1,0 +1,67 @@
+"""The ``learned`` predictor: a trained torch model behind the predictor registry.
+
+Registering it costs nothing: torch is imported only when a ``learned`` predictor is
+built, so ``import predictors`` stays light. The model must be trained beforehand
+(``clearsim predictor train``); it is never fitted on first use, so a scenario run is
+reproducible from its files.
+
+The prediction for a query, from the network's mean mu of ln(length) (ln tokens):
+
+- threshold T = exp(mu), the predicted median rollout length (tokens), floored at 1;
+- log_spread = the model's validated robust residual SD (one number for all queries);
+- solvability = sigmoid of the solvability head.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from predictors.base import Prediction, register_predictor
+from simulator.pool import Pool
+
+if TYPE_CHECKING:
+    from predictors.learned_model import LearnedModel
+
+__all__ = ["LearnedPredictor"]
+
+
+class LearnedPredictor:
+    """Predict thresholds with a model file written by ``clearsim predictor train``.
+
+    Args:
+        model: path to the ``.pt`` model file.
+
+    Raises:
+        UserError: the file is missing or not a clearsim model; ``predict`` raises it
+            when the pool does not match the model's features.
+    """
+
+    def __init__(self, model: str | os.PathLike[str]) -> None:
+        from predictors.learned_model import load_model
+
+        self.path = str(model)
+        self.model: LearnedModel = load_model(model)
+
+    def predict(self, pool: Pool, index: np.ndarray, rng: np.random.Generator) -> Prediction:
+        """Thresholds (tokens), spread and solvability for ``pool`` rows ``index``.
+
+        Deterministic: ``rng`` is not used.
+        """
+        from predictors.learned_features import check_pool
+        from predictors.learned_train import predict_arrays
+
+        check_pool(self.model.features, pool, self.path)
+        index = np.asarray(index, dtype=np.int64)
+        mu, q = predict_arrays(self.model, pool, index)
+        return Prediction(np.maximum(np.exp(mu), 1.0),
+                          log_spread=np.full(index.size, self.model.log_spread),
+                          solvability=q)
+
+
+@register_predictor("learned")
+def _learned(model: str) -> LearnedPredictor:
+    """Factory for the registry: ``predictor: {kind: learned, params: {model: PATH}}``."""
+    return LearnedPredictor(model)
