@@ -48,9 +48,12 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def label(value: Any) -> Any:
-    """The value as stored in a coordinate column: scalars as is, others as JSON."""
-    if value is None or isinstance(value, bool | int | float | str):
+def label(value: Any, dtype: str | None = None) -> Any:
+    """The value as stored in a column: scalars as is, others (or any non-string in a
+    ``str`` column, see :func:`axis_dtype`) as JSON text."""
+    if isinstance(value, str) or value is None:
+        return value
+    if dtype != "str" and isinstance(value, bool | int | float):
         return value
     return canonical(value)
 

@@ -169,7 +169,7 @@ class Store:
             return
         columns: dict[str, pl.Series] = {"cell_id": pl.Series([cell.cell_id], dtype=pl.String)}
         for path, dtype in axes:
-            columns[path] = pl.Series([label(cell.coords[path])], dtype=DTYPES[dtype])
+            columns[path] = pl.Series([label(cell.coords[path], dtype)], dtype=DTYPES[dtype])
         columns["cell_seed"] = pl.Series([cell.seed], dtype=pl.Int64)
         for key, value in _flatten(result.metrics).items():
             name = f"metric.{key}" if key in columns or key in RESERVED else key
