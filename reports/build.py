@@ -1,0 +1,192 @@
+"""From input paths to a written report: load, aggregate, chart, assemble.
+
+This is the only module that ties the others together; ``clearsim report`` and
+``clearsim compare`` call :func:`build_report` and nothing else.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from reports import aggregate as agg
+from reports.charts_frontier import pareto_chart, phase_chart
+from reports.charts_noise import noise_chart
+from reports.charts_run import allocation_scatter, breakdown_chart, latency_cdf, over_time_chart
+from reports.html import Figure, ReportDoc, write_report
+from reports.load import FrontierData, ReportInputs, RunData, StressData, load_inputs
+from reports.summary import COLUMNS, summary_frame
+from reports.sweeps import frontier_points, noise_band
+from simulator import __version__
+
+__all__ = ["BuiltReport", "build_report", "report_doc", "run_figures", "sweep_figures"]
+
+RUNS = "Simulator runs"
+SWEEPS = "Static frontier and noise sweeps"
+
+
+@dataclass(frozen=True)
+class BuiltReport:
+    """What :func:`build_report` wrote: the HTML, the PNGs, and how long it took (s)."""
+
+    html: Path
+    pngs: list[Path]
+    charts: int
+    seconds: float
+
+
+def _tagged(runs: Sequence[RunData], attr: str) -> pl.DataFrame:
+    """One frame of every run's ``attr`` table, with a ``policy`` column (the label)."""
+    return pl.concat([getattr(r, attr).with_columns(policy=pl.lit(r.label)) for r in runs],
+                     how="vertical_relaxed")
+
+
+def run_figures(runs: Sequence[RunData]) -> list[Figure]:
+    """The charts of simulator runs (empty without runs)."""
+    if not runs:
+        return []
+    policies = [r.label for r in runs]
+    queries = _tagged(runs, "queries")
+    span = float(queries.select(pl.col("arrival_time").max()).item() or 0.0)
+    width = agg.nice_width(span, agg.window_count(queries.height // len(runs)))
+    ticks = _tagged(runs, "ticks").with_columns(pl.col("lambda").cast(pl.Float64))
+    gpu = _tagged(runs, "gpu").with_columns(pl.col("busy_fraction").cast(pl.Float64))
+    return [
+        Figure("over-time", RUNS, "Accuracy, abandonment and latency of the arrivals in each "
+               "time window, GPU occupancy, and the allocator's shadow price λ*.",
+               over_time_chart(agg.windowed_outcomes(queries, width),
+                               agg.windowed_lambda(ticks, width),
+                               agg.windowed_gpu(gpu, width), policies, width)),
+        Figure("allocation", RUNS, "Each point is one query: the threshold the predictor "
+               "gave it against the cap the policy granted (paper Fig. 6).",
+               allocation_scatter(agg.allocation_sample(queries), policies)),
+        Figure("by-tier", RUNS, "Outcomes per difficulty tier (quartiles of the pool's "
+               "true threshold).",
+               breakdown_chart(agg.breakdown(queries, "tier"), "Difficulty tier", policies)),
+        Figure("by-benchmark", RUNS, "Outcomes per source benchmark.",
+               breakdown_chart(agg.breakdown(queries, "benchmark"), "Benchmark", policies)),
+        Figure("latency-cdf", RUNS, "Share of completed queries answered within a given "
+               "latency; further left is faster.",
+               latency_cdf(agg.latency_quantiles(queries), policies)),
+    ]
+
+
+def _label_by_file(items: Sequence[FrontierData] | Sequence[StressData]) -> pl.DataFrame:
+    if len(items) == 1:
+        return items[0].frame
+    return pl.concat([d.frame.with_columns(
+        pl.concat_str(pl.col("policy"), pl.lit(f" ({d.path.stem})")).alias("policy"))
+        for d in items], how="diagonal_relaxed")
+
+
+def sweep_figures(frontiers: Sequence[FrontierData],
+                  stresses: Sequence[StressData]) -> list[Figure]:
+    """The charts of frontier and stress-noise tables (empty without them)."""
+    figures: list[Figure] = []
+    if frontiers:
+        points = frontier_points(_label_by_file(frontiers))
+        policies = points["policy"].unique(maintain_order=True).to_list()
+        figures += [
+            Figure("pareto", SWEEPS, "Each policy's trade-off between tokens spent and "
+                   "accuracy across mean budgets.", pareto_chart(points, policies)),
+            Figure("phase-transition", SWEEPS, "Accuracy and abandonment as the budget "
+                   "shrinks (paper Fig. 5).", phase_chart(points, policies)),
+        ]
+    if stresses:
+        band = noise_band(_label_by_file(stresses))
+        policies = band["policy"].unique(maintain_order=True).to_list()
+        figures.append(Figure("noise", SWEEPS, "Accuracy as the threshold predictor gets "
+                              "noisier (paper Fig. 11).", noise_chart(band, policies)))
+    return figures
+
+
+def _fmt(value: float | None, fmt: str) -> str:
+    return "–" if value is None or value != value else fmt.format(value)
+
+
+def _summary_html(runs: Sequence[RunData]) -> str:
+    table = summary_frame({r.label: (r.summary, r.queries) for r in runs})
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in ["Policy"] + [c.header for c in COLUMNS])
+    rows = ["<tr>" + f"<td>{html.escape(row['policy'])}</td>" +
+            "".join(f"<td>{_fmt(row[c.key], c.fmt)}</td>" for c in COLUMNS) + "</tr>"
+            for row in table.iter_rows(named=True)]
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _inputs_html(runs: Sequence[RunData]) -> str:
+    head = "<tr><th>Policy</th><th>Run directory</th><th>Seed</th><th>clearsim</th>" \
+           "<th>Simulated (s)</th><th>Wall clock (s)</th></tr>"
+    rows = [f"<tr><td>{html.escape(r.label)}</td><td class='text'>{html.escape(str(r.path))}</td>"
+            f"<td>{html.escape(str(r.summary.get('seed', '–')))}</td>"
+            f"<td>{html.escape(str(r.summary.get('clearsim_version', r.summary.get('version', '–'))))}</td>"
+            f"<td>{_fmt(r.summary.get('sim_seconds'), '{:,.0f}')}</td>"
+            f"<td>{_fmt(r.summary.get('wall_seconds'), '{:,.2f}')}</td></tr>" for r in runs]
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _sweeps_html(inputs: ReportInputs) -> str:
+    items = [("frontier", d.path, d.frame) for d in inputs.frontiers] + \
+            [("stress-noise", d.path, d.frame) for d in inputs.stresses]
+    rows = []
+    for kind, path, frame in items:
+        seeds = sorted(set(frame["seed"].to_list())) if "seed" in frame.columns else []
+        rows.append(f"<tr><td>{kind}</td><td class='text'>{html.escape(str(path))}</td>"
+                    f"<td>{html.escape(', '.join(map(str, seeds)) or '–')}</td>"
+                    f"<td>{frame.height:,}</td></tr>")
+    return ("<table><tr><th>Kind</th><th>File</th><th>Seeds</th><th>Rows</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _scenario_name(runs: Sequence[RunData]) -> str | None:
+    try:
+        data = yaml.safe_load(runs[0].scenario_yaml) if runs else None
+    except yaml.YAMLError:
+        return None
+    return str(data["name"]) if isinstance(data, dict) and data.get("name") else None
+
+
+def report_doc(inputs: ReportInputs, figures: Sequence[Figure]) -> ReportDoc:
+    """The page around the charts: title, stamps, tables and resolved scenarios."""
+    runs = inputs.runs
+    name = _scenario_name(runs)
+    seeds = sorted({str(r.summary.get("seed", "?")) for r in runs})
+    stamp = f"clearsim {html.escape(__version__)}"
+    if runs:
+        stamp += f" · {len(runs)} run(s) · seed {html.escape(', '.join(seeds))}"
+    if inputs.frontiers or inputs.stresses:
+        stamp += f" · {len(inputs.frontiers) + len(inputs.stresses)} sweep table(s)"
+    blocks: list[tuple[str, str]] = []
+    appendix: list[tuple[str, str]] = []
+    if runs:
+        blocks += [(RUNS, "<h3>Summary per policy</h3>" + _summary_html(runs)),
+                   (RUNS, "<h3>Inputs</h3>" + _inputs_html(runs))]
+        details = [f"<details{' open' if i == 0 else ''}><summary>{html.escape(r.label)}: "
+                   f"{html.escape(str(r.path / 'scenario.resolved.yaml'))}</summary>"
+                   f"<pre>{html.escape(r.scenario_yaml)}</pre></details>"
+                   for i, r in enumerate(runs)]
+        appendix.append(("Resolved scenarios", "".join(details)))
+    if inputs.frontiers or inputs.stresses:
+        blocks.append((SWEEPS, "<h3>Inputs</h3>" + _sweeps_html(inputs)))
+    title = f"clearsim report: {name}" if name else "clearsim report"
+    return ReportDoc(title=title, stamp=stamp, blocks=blocks, figures=list(figures),
+                     appendix=appendix)
+
+
+def build_report(paths: Sequence[str | Path], out: str | Path, png: bool = True) -> BuiltReport:
+    """Read ``paths`` and write the HTML report ``out`` and its PNGs.
+
+    Raises:
+        UserError: an input is missing, of no known kind, or incomplete.
+    """
+    start = time.perf_counter()
+    inputs = load_inputs(paths)
+    figures = run_figures(inputs.runs) + sweep_figures(inputs.frontiers, inputs.stresses)
+    written = write_report(report_doc(inputs, figures), Path(out), png=png)
+    return BuiltReport(html=written[0], pngs=written[1:], charts=len(figures),
+                       seconds=time.perf_counter() - start)

@@ -1,0 +1,53 @@
+"""Shared look of every report chart: sizes, fonts and one colour per policy.
+
+Every chart function ends with :func:`finish`, so a chart saved alone as PNG looks the
+same as in the HTML report. Colours follow the order policies are given in, so one
+policy has one colour across all charts of a report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import altair as alt
+
+__all__ = ["HEIGHT", "OUTCOME_COLORS", "WIDTH", "finish", "policy_color", "policy_scale"]
+
+WIDTH = 560
+HEIGHT = 200
+PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b",
+           "#9d755d", "#ff9da6", "#bab0ac")
+OUTCOME_COLORS = {"correct": "#54a24b", "wrong": "#4c78a8", "abandoned": "#e45756",
+                  "expired": "#9d755d"}
+
+C = TypeVar("C", bound=alt.TopLevelMixin)
+
+
+def policy_scale(policies: Sequence[str]) -> alt.Scale:
+    """A colour scale with a fixed colour per policy, in the given order."""
+    domain = list(dict.fromkeys(policies))
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(domain))]
+    return alt.Scale(domain=domain, range=colors)
+
+
+def policy_color(policies: Sequence[str], title: str = "Policy") -> alt.Color:
+    """The ``color`` encoding of the ``policy`` field."""
+    return alt.Color("policy:N", scale=policy_scale(policies), title=title,
+                     sort=list(dict.fromkeys(policies)))
+
+
+def finish(chart: C, title: str, subtitle: str | None = None) -> C:
+    """Give a top-level chart its title and the report's fonts and legend placement."""
+    params: dict[str, Any] = {"text": title, "anchor": "start", "fontSize": 16,
+                              "subtitleFontSize": 12, "subtitleColor": "#555"}
+    if subtitle:
+        params["subtitle"] = subtitle
+    # configure() replaces the whole config, so it comes before configure_*().
+    return (chart.properties(title=alt.TitleParams(**params))
+            .configure(background="white", font="sans-serif")
+            .configure_axis(labelFontSize=12, titleFontSize=13, gridColor="#e6e6e6")
+            .configure_legend(labelFontSize=12, titleFontSize=13, orient="right",
+                              labelLimit=260)
+            .configure_header(labelFontSize=13, titleFontSize=13)
+            .configure_view(stroke="#ccc"))
