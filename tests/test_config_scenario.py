@@ -1,0 +1,112 @@
+"""Scenario files: validation, overrides, schema, and one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simulator.cli.main import main
+from simulator.errors import UserError
+from simulator.scenario_io import apply_overrides, load_scenario, parse_scenario
+
+GOOD = {
+    "arrivals": {"kind": "poisson", "rate": 2.0},
+    "allocator": {"policy": "clear", "budget_rate": 500},
+    "duration": 5,
+}
+
+
+def _write(tmp_path: Path, data: dict[str, object]) -> Path:
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(data))
+    return p
+
+
+def test_defaults_and_shorthands() -> None:
+    sc = parse_scenario({**GOOD, "pool": "default", "stream": "u-shaped"})
+    assert sc.pool.source == "default" and sc.stream.mix == "u-shaped"
+    assert sc.gpu.max_seqs == 256 and sc.predictor.kind == "noisy-oracle"
+    assert sc.allocator.period == 1.0 and not sc.allocator.unlimited
+
+
+def test_overrides_parse_yaml_values() -> None:
+    sc = parse_scenario(GOOD, ["allocator.budget_rate=unlimited", "gpu.max_seqs=null",
+                               "arrivals={kind: gamma, rate: 3, cv: 2}", "seed=7"])
+    assert sc.allocator.unlimited and sc.gpu.max_seqs is None and sc.seed == 7
+    assert sc.arrivals.kind == "gamma"
+    assert apply_overrides({"pool": "default"}, ["pool.seed=3"]) == \
+        {"pool": {"source": "default", "seed": 3}}
+    with pytest.raises(UserError, match="KEY.PATH=VALUE"):
+        apply_overrides({}, ["novalue"])
+
+
+def test_relative_paths_follow_the_scenario_file(tmp_path: Path) -> None:
+    p = _write(tmp_path, {**GOOD, "pool": "pools/x.parquet",
+                          "arrivals": {"kind": "trace", "path": "t.txt"}})
+    sc = load_scenario(p)
+    assert sc.pool.source == str(tmp_path / "pools" / "x.parquet")
+    assert sc.arrivals.kind == "trace" and sc.arrivals.path == str(tmp_path / "t.txt")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"allocator": {"policy": "clear"}},
+     "allocator.budget_rate: missing required field"),
+    ({"arrivals": {"kind": "poisson", "rate": "fast"}},
+     "arrivals.rate: Input should be a valid number"),
+    ({"arrivals": {"kind": "poisson", "rate": -1}},
+     "arrivals.rate: Input should be greater than 0 (got -1)"),
+    ({"allocator": {"policy": "x", "budget_rate": 5}},
+     "allocator.policy: unknown policy 'x'; valid: clear"),
+    ({"arrivals": {"kind": "weekly", "rate": 1}},
+     "arrivals.kind: unknown kind 'weekly'; valid: 'poisson', 'gamma', 'piecewise', 'trace'"),
+    ({"gpu": {"max_seq": 3}},
+     "gpu.max_seq: unknown key; allowed keys here: max_seqs, s0"),
+    ({"stream": {"mix": "mostly-medium"}},
+     "stream.mix: unknown mix 'mostly-medium'; valid: balanced, mostly-easy"),
+    ({"n_queries": 10},
+     "scenario: set exactly one of 'duration' (s) and 'n_queries'"),
+])
+def test_bad_scenarios_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       change: dict[str, object], message: str) -> None:
+    p = _write(tmp_path, {**GOOD, **change})
+    code = main(["run", str(p), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("clearsim: error: ")
+    assert message in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_pool_file_names_the_path(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    p = _write(tmp_path, {**GOOD, "pool": "nope.parquet"})
+    assert main(["run", str(p), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("clearsim: error: pool.source: ") and "not found" in err
+    assert err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_missing_file_bad_yaml_bad_params(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(tmp_path / "none.yaml")]) == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("arrivals: [unclosed\n")
+    assert main(["run", str(bad)]) == 2
+    p = _write(tmp_path, {**GOOD, "allocator": {"policy": "clear", "budget_rate": 5,
+                                                "params": {"alpha": -1}}})
+    assert main(["run", str(p), "--out", str(tmp_path / "o")]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert "scenario file not found" in lines[0]
+    assert "not valid YAML at line" in lines[1]
+    assert lines[2].startswith("clearsim: error: allocator.params: clear: alpha")
+
+
+def test_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "clearsim scenario"
+    assert set(schema["required"]) == {"arrivals", "allocator"}
+    assert schema["$defs"]["GpuSpec"]["additionalProperties"] is False
