@@ -1,0 +1,150 @@
+"""``clearsim stress-noise``: sweep predictor noise and compare policies over seeds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+from tqdm import tqdm
+
+from simulator.atomic import atomic_write_parquet
+from simulator.cli._args import float_list, name_list, policy_params, positive_int
+from simulator.errors import UserError
+from simulator.policies import get_policy
+from simulator.pool_source import resolve_pool
+from simulator.streams import mix_weights
+from simulator.stress import (
+    NOISE_KINDS,
+    paired_difference,
+    predictor_settings,
+    run_stress,
+    summarise,
+)
+
+DEFAULT_POLICIES = "uniform,clear,clear-calibrated"
+DEFAULT_SIGMAS = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0"
+
+
+def signed_list(text: str) -> list[float]:
+    """argparse type: comma-separated numbers, negatives allowed (bias levels)."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def register(sub: Any) -> None:
+    """Add the ``stress-noise`` subcommand."""
+    p = sub.add_parser(
+        "stress-noise",
+        help="sweep predictor noise: accuracy of each policy vs noise level, over seeds",
+        description="For each seed, sample one stream of N queries; for each noise level, "
+        "predict thresholds with the noisy oracle of --noise-kind; every policy allocates "
+        "B = budget * N from the same prediction (common random numbers). Writes "
+        "DIR/stress.parquet (one row per policy, sigma, budget, seed) and prints the mean "
+        "and a 95%% Student-t interval over seeds.",
+    )
+    p.add_argument("--pool", default="default",
+                   help="'default' (embedded synthetic pool) or a pool Parquet file")
+    p.add_argument("--stream", default="balanced",
+                   help="balanced, mostly-easy, mostly-hard or u-shaped; default: %(default)s")
+    p.add_argument("--n", type=positive_int, default=500,
+                   help="queries per batch; default: %(default)s")
+    p.add_argument("--budgets", type=float_list, default=float_list("256"),
+                   help="mean budgets per query in tokens, comma-separated; default: 256")
+    p.add_argument("--sigmas", type=signed_list, default=signed_list(DEFAULT_SIGMAS),
+                   help="noise levels, comma-separated (meaning per --noise-kind: sigma, "
+                   "signed log-bias, swapped fraction, mean sigma); default: 0,0.1,...,1.0")
+    p.add_argument("--noise-kind", default="lognormal", choices=list(NOISE_KINDS),
+                   help="noise model; default: %(default)s")
+    p.add_argument("--predictor-param", action="append", metavar="NAME=VALUE",
+                   help="extra predictor setting, repeatable (e.g. sigma=0.3 with "
+                   "--noise-kind bias, slope=2 with difficulty)")
+    p.add_argument("--policies", type=name_list, default=name_list(DEFAULT_POLICIES),
+                   help=f"comma-separated policies; default: {DEFAULT_POLICIES}")
+    p.add_argument("--param", action="append", metavar="POLICY.PARAM=VALUE",
+                   help="policy parameter, repeatable (e.g. clear-calibrated.shrink=true)")
+    p.add_argument("--seeds", type=positive_int, default=10,
+                   help="number of seeds (0..N-1); default: %(default)s")
+    p.add_argument("--compare", metavar="A,B", type=name_list,
+                   help="also print the paired per-seed difference A - B")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="output directory (stress.parquet is written atomically)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=run)
+
+
+def _predictor_params(items: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--predictor-param {item!r}: expected NAME=VALUE, e.g. sigma=0.3")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sweep, write the Parquet table and print the summary."""
+    mix_weights(args.stream)
+    for name in args.policies:
+        get_policy(name)
+    if args.compare is not None and len(args.compare) != 2:
+        raise UserError("--compare needs exactly two policies, e.g. clear-calibrated,clear")
+    extra = _predictor_params(args.predictor_param)
+    for s in args.sigmas:   # validate every level before any work
+        predictor_settings(args.noise_kind, s, extra)
+    pool = resolve_pool(args.pool)
+    cells = args.seeds * len(args.sigmas)
+    with tqdm(total=cells, desc="stress-noise", unit="cell",
+              disable=not sys.stderr.isatty()) as bar:
+        frame = run_stress(pool, args.stream, args.n, args.budgets, args.sigmas,
+                           args.policies, range(args.seeds), args.noise_kind,
+                           policy_params(args.param), extra, progress=bar.update)
+    path = atomic_write_parquet(frame, Path(args.out) / "stress.parquet")
+    summary = summarise(frame)
+    diff = paired_difference(frame, *args.compare) if args.compare else None
+    if args.json:
+        out = {"file": str(path), "interval": "95% Student-t over seeds",
+               "summary": summary.to_dicts(),
+               "paired": diff.to_dicts() if diff is not None else None}
+        json.dump(out, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    print(format_summary(summary, args.seeds))
+    if diff is not None:
+        print()
+        print(format_summary(diff, args.seeds, title="paired difference"))
+    print(f"\nwrote {path}")
+    return 0
+
+
+def format_summary(summary: pl.DataFrame, seeds: int, title: str = "accuracy") -> str:
+    """Rows = noise level, columns = policy: 'mean ±half' (95% t-interval)."""
+    lines: list[str] = []
+    policies = list(dict.fromkeys(summary["policy"].to_list()))
+    for b in sorted(set(summary["budget"].to_list())):
+        sub = summary.filter(pl.col("budget") == b)
+        kind, stream = sub["noise_kind"][0], sub["stream"][0]
+        w = max([22] + [len(p) + 2 for p in policies])
+        head = f"{'sigma':>7}" + "".join(f"{p:>{w}}" for p in policies)
+        lines += [f"{title}, mean ±95% t-interval over {seeds} seeds; noise={kind}, "
+                  f"stream={stream}, budget={b:g} tokens/query", head, "-" * len(head)]
+        for s in sorted(set(sub["sigma"].to_list())):
+            cells = []
+            for p in policies:
+                r = sub.filter((pl.col("sigma") == s) & (pl.col("policy") == p))
+                cells.append(f"{r['mean'][0]:>{w - 9}.4f} ±{r['half'][0]:<7.4f}" if r.height
+                             else " " * w)
+            lines.append(f"{s:>7g}" + "".join(cells))
+        lines.append("")
+    return "\n".join(lines).rstrip()
