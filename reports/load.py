@@ -173,8 +173,8 @@ def _collect(path: Path, inputs: ReportInputs, run_dirs: list[Path]) -> None:
 def load_inputs(paths: Sequence[str | Path]) -> ReportInputs:
     """Read every input named on the command line.
 
-    Runs get labels from their policy; when two runs share a policy, the directory
-    name is appended so every label is unique.
+    Runs get labels from their policy; when two runs share a policy, a folder name
+    is appended so every label is unique.
 
     Raises:
         UserError: an input is missing, of no known kind, or incomplete.
@@ -186,11 +186,23 @@ def load_inputs(paths: Sequence[str | Path]) -> ReportInputs:
     for raw in paths:
         _collect(Path(raw), inputs, run_dirs)
     runs = [load_run(p) for p in dict.fromkeys(run_dirs)]
-    counts: dict[str, int] = {}
-    for run in runs:
-        counts[run.label] = counts.get(run.label, 0) + 1
-    inputs.runs = [r if counts[r.label] == 1 else
-                   RunData(r.path, f"{r.label} ({r.path.name})", r.queries, r.ticks, r.gpu,
-                           r.summary, r.scenario_yaml)
-                   for r in runs]
+    inputs.runs = [RunData(r.path, label, r.queries, r.ticks, r.gpu, r.summary,
+                           r.scenario_yaml) for r, label in zip(runs, _unique_labels(runs),
+                                                                strict=True)]
     return inputs
+
+
+def _unique_labels(runs: Sequence[RunData]) -> list[str]:
+    """Run labels made unique: a shared policy gets its folder (or parent folder) name."""
+    plain = [r.label for r in runs]
+    labels: list[str] = []
+    for run in runs:
+        label = run.label
+        if plain.count(label) > 1:
+            where = run.path.name if run.path.name != label else run.path.parent.name
+            label = f"{label} ({where})"
+        base, k = label, 2
+        while label in labels:
+            label, k = f"{base} #{k}", k + 1
+        labels.append(label)
+    return labels
