@@ -93,7 +93,8 @@ def shrink(log_t: np.ndarray, s: np.ndarray, prior_sd: float | None
     """
     m = float(log_t.mean())
     v = prior_sd**2 if prior_sd is not None else max(float(log_t.var() - np.mean(s * s)), 0.0)
-    k = v / (v + s * s)
+    denom = v + s * s
+    k = np.divide(v, denom, out=np.ones_like(denom), where=denom > 0)   # no noise: keep
     return m + k * (log_t - m), s * np.sqrt(k)
 
 

@@ -1,0 +1,119 @@
+"""clear-calibrated: closed-form best response, invariants, solvability and shrinkage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.special import ndtr
+
+from simulator.policies import AllocationInput, get_policy
+from simulator.policies.calibrated import (
+    _Demand,
+    inverse_mills_root,
+    shrink,
+    success_utility,
+)
+
+policy = get_policy("clear-calibrated")
+sizes = st.integers(1, 60)
+
+
+@st.composite
+def inputs(draw: st.DrawFn) -> AllocationInput:
+    n = draw(sizes)
+    t = draw(arrays(np.float64, n, elements=st.floats(1.0, 30000.0)))
+    s = draw(arrays(np.float64, n, elements=st.floats(0.0, 3.0)))
+    q = draw(st.none() | arrays(np.float64, n, elements=st.floats(0.0, 1.0)))
+    budget = draw(st.floats(0.0, 1e6))
+    return AllocationInput(t, budget, log_spread=s, solvability=q)
+
+
+@settings(max_examples=150, deadline=None)
+@given(inp=inputs(), eb=st.booleans())
+def test_invariants(inp: AllocationInput, eb: bool) -> None:
+    params = {"shrink": eb}
+    a, b = policy(inp, params), policy(inp, params)
+    assert np.isfinite(a.caps).all() and (a.caps >= 0).all()
+    assert a.caps.sum() <= inp.budget * (1 + 1e-9) + 1e-6
+    assert np.array_equal(a.caps, b.caps)
+    if inp.budget > 0:   # leftover is spent, never wasted
+        assert a.caps.sum() == pytest.approx(inp.budget, rel=1e-9)
+
+
+@pytest.mark.parametrize("s", [0.05, 0.3, 1.0, 2.5])
+def test_inverse_mills_root(s: float) -> None:
+    v0 = float(inverse_mills_root(np.array([s]))[0])
+    phi = np.exp(-0.5 * v0 * v0) / np.sqrt(2 * np.pi)
+    assert phi / ndtr(v0) == pytest.approx(s, rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(t=st.floats(10.0, 20000.0), s=st.floats(0.05, 2.0), q=st.floats(0.05, 1.0),
+       log_lam=st.floats(-16.0, -2.0))
+def test_best_response_matches_a_grid(t: float, s: float, q: float, log_lam: float) -> None:
+    dem = _Demand(np.array([t]), np.array([s]), np.array([q]))
+    cap = float(dem.caps(log_lam)[0][0])
+    lam = np.exp(log_lam)
+    grid = np.concatenate(([0.0], t * np.exp(np.linspace(-6 * s - 3, 8 * s + 3, 20001))))
+    net = success_utility(grid, t, s, q) - lam * grid
+    best = float(net.max())
+    got = float(success_utility(np.array([cap]), t, s, q)[0] - lam * cap) if cap > 0 else 0.0
+    assert got >= best - 1e-6 * max(1.0, abs(best)) - 1e-9
+
+
+def test_low_solvability_is_abandoned_first() -> None:
+    inp = AllocationInput(np.array([500.0, 500.0]), 700.0, log_spread=np.array([0.3, 0.3]),
+                          solvability=np.array([0.2, 0.9]))
+    caps = policy(inp, {}).caps
+    assert caps[1] > 500 and caps[1] > caps[0]
+    ignore = policy(inp, {"use_solvability": False}).caps
+    none = policy(AllocationInput(inp.thresholds, 700.0, log_spread=inp.log_spread), {}).caps
+    assert np.array_equal(ignore, none)
+
+
+def test_short_thresholds_funded_first_and_margin_scales_with_t() -> None:
+    t = np.array([100.0, 1000.0, 10000.0])
+    a = policy(AllocationInput(t, 2000.0, log_spread=np.full(3, 0.3)), {})
+    assert a.caps[0] > 100 and a.caps[1] > 1000 and a.caps[2] == 0
+    assert a.shadow_price is not None and a.shadow_price > 0
+
+
+def test_spread_floor_and_default() -> None:
+    t = np.array([300.0, 600.0])
+    no_spread = policy(AllocationInput(t, 500.0), {})
+    explicit = policy(AllocationInput(t, 500.0, log_spread=np.full(2, 0.25)), {})
+    assert np.array_equal(no_spread.caps, explicit.caps)   # default spread 0.25
+    zero = policy(AllocationInput(t, 500.0, log_spread=np.zeros(2)), {})
+    floor = policy(AllocationInput(t, 500.0, log_spread=np.full(2, 0.05)), {})
+    assert np.array_equal(zero.caps, floor.caps)
+    with pytest.raises(ValueError, match="min_spread"):
+        policy(AllocationInput(t, 500.0), {"min_spread": 0})
+
+
+def test_shrink_pulls_toward_the_mean() -> None:
+    log_t = np.log(np.array([100.0, 1000.0, 10000.0]))
+    s = np.full(3, 1.0)
+    m, sd = shrink(log_t, s, prior_sd=1.0)
+    assert m.mean() == pytest.approx(log_t.mean())
+    assert np.allclose(m - m.mean(), 0.5 * (log_t - log_t.mean()))   # k = 1 / (1 + 1)
+    assert np.allclose(sd, np.sqrt(0.5))
+    m0, sd0 = shrink(log_t, np.zeros(3), prior_sd=None)
+    assert np.allclose(m0, log_t) and np.allclose(sd0, 0.0)
+    same, sd1 = shrink(np.zeros(3), np.zeros(3), prior_sd=None)   # 0 / 0: nothing to shrink
+    assert np.allclose(same, 0.0) and np.isfinite(sd1).all()
+
+
+def test_fast_for_a_large_batch() -> None:
+    import time
+
+    rng = np.random.default_rng(0)
+    n = 100_000
+    inp = AllocationInput(np.exp(rng.normal(6, 1, n)), 256.0 * n,
+                          log_spread=np.full(n, 0.4), solvability=rng.uniform(size=n))
+    start = time.perf_counter()
+    a = policy(inp, {})
+    assert time.perf_counter() - start < 2.0
+    assert a.caps.sum() == pytest.approx(inp.budget)
