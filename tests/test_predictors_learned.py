@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -23,7 +24,7 @@ from predictors.learned_model import load_model, save_model  # noqa: E402
 from predictors.learned_train import auc, evaluate, train  # noqa: E402
 
 WORDS = ["triangle", "prime", "sum", "integral", "matrix", "probability", "root", "area"]
-SMALL = {"epochs": 3, "word_dim": 32, "char_dim": 32}
+SMALL: dict[str, Any] = {"epochs": 3, "word_dim": 32, "char_dim": 32}
 
 
 def text_pool(n: int = 60, seed: int = 0, benchmarks: tuple[str, ...] = ("a", "b"),

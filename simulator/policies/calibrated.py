@@ -48,7 +48,7 @@ LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 MAX_ITER = 200  #: bisection halvings on ln lambda (stops far earlier at tolerance)
 
 
-def success_utility(t: np.ndarray, thresholds: np.ndarray, spread: np.ndarray | float,
+def success_utility(t: np.ndarray, thresholds: np.ndarray | float, spread: np.ndarray | float,
                     q: np.ndarray | float = 1.0) -> np.ndarray:
     """U(t) = q * Phi((ln t - ln T) / s) elementwise (probability of success, t in tokens)."""
     t = np.asarray(t, dtype=np.float64)
