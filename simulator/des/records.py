@@ -161,7 +161,8 @@ class ParquetSink:
         if not files:
             return atomic_write_parquet(pl.DataFrame(schema=SCHEMAS[name]), out)
         lazy = pl.scan_parquet(files)
-        atomic_write(out, lambda tmp: lazy.sink_parquet(tmp, statistics=False))
+        atomic_write(out, lambda tmp: lazy.sink_parquet(tmp, statistics=False,
+                                                        row_group_size=1 << 16))
         for f in files:
             f.unlink()
         return out
