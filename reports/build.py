@@ -22,7 +22,7 @@ from reports.charts_run import allocation_scatter, breakdown_chart, latency_cdf,
 from reports.html import Figure, ReportDoc, write_report
 from reports.load import FrontierData, ReportInputs, RunData, StressData, load_inputs
 from reports.summary import COLUMNS, summary_frame
-from reports.sweeps import frontier_points, noise_band
+from reports.sweeps import frontier_points, noise_band, noise_title
 from simulator import __version__
 
 __all__ = ["BuiltReport", "build_report", "report_doc", "run_figures", "sweep_figures"]
@@ -85,13 +85,22 @@ def _label_by_file(items: Sequence[FrontierData] | Sequence[StressData]) -> pl.D
         for d in items], how="diagonal_relaxed")
 
 
-def sweep_figures(frontiers: Sequence[FrontierData],
-                  stresses: Sequence[StressData]) -> list[Figure]:
-    """The charts of frontier and stress-noise tables (empty without them)."""
+def sweep_figures(frontiers: Sequence[FrontierData], stresses: Sequence[StressData],
+                  first: Sequence[str] = ()) -> list[Figure]:
+    """The charts of frontier and stress-noise tables (empty without them).
+
+    Args:
+        first: policies to list first in legends (the runs' order), when present.
+    """
     figures: list[Figure] = []
+
+    def order(frame: pl.DataFrame) -> list[str]:
+        present = frame["policy"].unique(maintain_order=True).to_list()
+        return [p for p in first if p in present] + [p for p in present if p not in first]
+
     if frontiers:
         points = frontier_points(_label_by_file(frontiers))
-        policies = points["policy"].unique(maintain_order=True).to_list()
+        policies = order(points)
         figures += [
             Figure("pareto", SWEEPS, "Each policy's trade-off between tokens spent and "
                    "accuracy across mean budgets.", pareto_chart(points, policies)),
@@ -99,10 +108,12 @@ def sweep_figures(frontiers: Sequence[FrontierData],
                    "shrinks (paper Fig. 5).", phase_chart(points, policies)),
         ]
     if stresses:
-        band = noise_band(_label_by_file(stresses))
-        policies = band["policy"].unique(maintain_order=True).to_list()
+        table = _label_by_file(stresses)
+        band = noise_band(table)
+        policies = order(band)
         figures.append(Figure("noise", SWEEPS, "Accuracy as the threshold predictor gets "
-                              "noisier (paper Fig. 11).", noise_chart(band, policies)))
+                              "noisier (paper Fig. 11).",
+                              noise_chart(band, policies, noise_title(table))))
     return figures
 
 
@@ -186,7 +197,8 @@ def build_report(paths: Sequence[str | Path], out: str | Path, png: bool = True)
     """
     start = time.perf_counter()
     inputs = load_inputs(paths)
-    figures = run_figures(inputs.runs) + sweep_figures(inputs.frontiers, inputs.stresses)
+    figures = run_figures(inputs.runs) + sweep_figures(
+        inputs.frontiers, inputs.stresses, [r.summary.get("policy", r.label) for r in inputs.runs])
     written = write_report(report_doc(inputs, figures), Path(out), png=png)
     return BuiltReport(html=written[0], pngs=written[1:], charts=len(figures),
                        seconds=time.perf_counter() - start)

@@ -37,6 +37,9 @@ GPU_COLUMNS = ("window_start", "window_end", "busy_fraction")
 FRONTIER_COLUMNS = ("policy", "mean_budget", "accuracy", "tokens_per_query",
                     "abandonment_rate")
 STRESS_COLUMNS = ("policy", "sigma", "budget", "accuracy")
+# Runs found in a folder of runs are listed baselines first, then by name.
+POLICY_ORDER = ("uniform", "tale", "clear-heuristic", "clear-cutoff", "clear",
+                "clear-calibrated", "oracle")
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,9 @@ def _collect(path: Path, inputs: ReportInputs, run_dirs: list[Path]) -> None:
     if (path / "stress.parquet").is_file():
         _load_file(path / "stress.parquet", inputs)
         return
-    subruns = sorted(p for p in path.iterdir() if p.is_dir() and _is_run(p))
+    subruns = sorted((p for p in path.iterdir() if p.is_dir() and _is_run(p)),
+                     key=lambda p: (POLICY_ORDER.index(p.name) if p.name in POLICY_ORDER
+                                    else len(POLICY_ORDER), p.name))
     if not subruns:
         raise UserError(f"{path}: not a run directory (no {', '.join(RUN_FILES)}), "
                         "nor a stress-noise output, nor a folder of runs")

@@ -10,7 +10,23 @@ from __future__ import annotations
 import polars as pl
 from scipy import stats
 
-__all__ = ["frontier_points", "noise_band"]
+__all__ = ["frontier_points", "noise_band", "noise_title"]
+
+NOISE_TITLES = {
+    "lognormal": "Noise σ: SD of ln(predicted / true)",
+    "bias": "Bias: ln(predicted / true)",
+    "rank-swap": "Fraction of queries rank-swapped",
+    "difficulty": "Noise σ: mean SD (more on hard)",
+}
+
+
+def _split_label(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.Expr:
+    """``policy``, suffixed with each of ``columns`` that takes several values."""
+    parts: list[pl.Expr] = [pl.col("policy")]
+    for col in columns:
+        if col in frame.columns and frame[col].n_unique() > 1:
+            parts += [pl.lit(" / "), pl.col(col).cast(pl.String)]
+    return pl.concat_str(parts).alias("policy")
 
 
 def frontier_points(frame: pl.DataFrame) -> pl.DataFrame:
@@ -21,28 +37,28 @@ def frontier_points(frame: pl.DataFrame) -> pl.DataFrame:
 
     Returns:
         columns policy, mean_budget (tokens/query), accuracy, tokens_per_query,
-        abandonment_rate, seeds; sorted by policy order of appearance, then budget.
+        abandonment_rate, seeds; policies in order of first appearance.
     """
-    policy = pl.col("policy")
-    if "stream" in frame.columns and frame["stream"].n_unique() > 1:
-        policy = pl.concat_str(pl.col("policy"), pl.lit(" / "), pl.col("stream"))
-    return (frame.group_by(policy.alias("policy"), "mean_budget", maintain_order=True)
+    return (frame.group_by(_split_label(frame, ("stream",)), "mean_budget",
+                           maintain_order=True)
             .agg(pl.col("accuracy").mean(), pl.col("tokens_per_query").mean(),
-                 pl.col("abandonment_rate").mean(), pl.len().alias("seeds"))
-            .sort("policy", "mean_budget", maintain_order=True))
+                 pl.col("abandonment_rate").mean(), pl.len().alias("seeds")))
 
 
 def noise_band(frame: pl.DataFrame) -> pl.DataFrame:
     """Mean accuracy over seeds with a 95% band, per policy, budget and noise sigma.
 
+    When the table mixes noise kinds or streams, the policy label becomes
+    'policy / kind / stream' for those that vary.
+
     Returns:
         columns policy, budget, sigma, accuracy (mean), lo, hi (band edges, clipped to
         [0, 1]), seeds.
     """
-    agg = (frame.group_by("policy", "budget", "sigma", maintain_order=True)
+    agg = (frame.group_by(_split_label(frame, ("noise_kind", "stream")), "budget", "sigma",
+                          maintain_order=True)
            .agg(pl.col("accuracy").mean(), pl.col("accuracy").std().alias("sd"),
-                pl.len().alias("seeds"))
-           .sort("policy", "budget", "sigma", maintain_order=True))
+                pl.len().alias("seeds")))
     tcrit = [float(stats.t.ppf(0.975, n - 1)) if n > 1 else 0.0 for n in agg["seeds"]]
     half = (pl.Series("t", tcrit) * agg["sd"].fill_null(0.0) / agg["seeds"].cast(
         pl.Float64).sqrt())
@@ -50,3 +66,9 @@ def noise_band(frame: pl.DataFrame) -> pl.DataFrame:
         (pl.col("accuracy") - half).clip(0.0, 1.0).alias("lo"),
         (pl.col("accuracy") + half).clip(0.0, 1.0).alias("hi"),
     ).drop("sd")
+
+
+def noise_title(frame: pl.DataFrame) -> str:
+    """The x-axis title for the noise level: its meaning when the table has one kind."""
+    kinds = frame["noise_kind"].unique().to_list() if "noise_kind" in frame.columns else []
+    return NOISE_TITLES.get(kinds[0], "Noise level") if len(kinds) == 1 else "Noise level"

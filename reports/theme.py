@@ -12,23 +12,39 @@ from typing import Any, TypeVar
 
 import altair as alt
 
-__all__ = ["HEIGHT", "OUTCOME_COLORS", "WIDTH", "finish", "policy_color", "policy_scale"]
+__all__ = ["HEIGHT", "OUTCOME_COLORS", "WIDTH", "finish", "policy_color", "policy_colors",
+           "policy_scale"]
 
 WIDTH = 560
 HEIGHT = 200
 PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b",
-           "#9d755d", "#ff9da6", "#bab0ac")
+           "#9d755d", "#ff9da6", "#bab0ac", "#1f3a5f", "#7f4f00")
+# The built-in policies keep one colour in every chart and every report.
+KNOWN_POLICY_COLORS = {"uniform": "#4c78a8", "tale": "#f58518", "clear": "#54a24b",
+                       "clear-calibrated": "#e45756", "oracle": "#72b7b2",
+                       "clear-heuristic": "#b279a2", "clear-cutoff": "#eeca3b"}
 OUTCOME_COLORS = {"correct": "#54a24b", "wrong": "#4c78a8", "abandoned": "#e45756",
                   "expired": "#9d755d"}
 
 C = TypeVar("C", bound=alt.TopLevelMixin)
 
 
+def policy_colors(policies: Sequence[str]) -> list[str]:
+    """One distinct colour per policy: a built-in policy's own, else the next free one."""
+    used: list[str] = []
+    for name in dict.fromkeys(policies):
+        color = KNOWN_POLICY_COLORS.get(name)
+        if color is None or color in used:
+            free = [c for c in PALETTE if c not in used]
+            color = free[0] if free else PALETTE[len(used) % len(PALETTE)]
+        used.append(color)
+    return used
+
+
 def policy_scale(policies: Sequence[str]) -> alt.Scale:
-    """A colour scale with a fixed colour per policy, in the given order."""
+    """A colour scale with a fixed colour per policy, legend in the given order."""
     domain = list(dict.fromkeys(policies))
-    colors = [PALETTE[i % len(PALETTE)] for i in range(len(domain))]
-    return alt.Scale(domain=domain, range=colors)
+    return alt.Scale(domain=domain, range=policy_colors(domain))
 
 
 def policy_color(policies: Sequence[str], title: str = "Policy") -> alt.Color:

@@ -3,8 +3,8 @@
 The page records script errors, console errors and warnings, and failed charts into
 ``<body data-report-*>`` attributes (see reports/html.py); ``--dump-dom`` after a
 virtual-time budget gives the DOM once every chart has settled. Chromium also prints
-every console message on stderr as ``CONSOLE`` lines, which must be absent. The
-network is cut by resolving every host to nothing and routing through a dead proxy, so
+every console message on stderr as ``CONSOLE`` lines, which must be absent. The runs,
+the frontier and the stress table come from the real commands. The network is cut by resolving every host to nothing and routing through a dead proxy, so
 a chart that needed a CDN would fail here.
 """
 
@@ -22,7 +22,6 @@ import pytest
 
 from reports.build import build_report
 from simulator.cli.main import main
-from tests.fake_runs import write_fake_frontier, write_fake_stress
 
 pytestmark = pytest.mark.slow
 
@@ -83,8 +82,13 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     scenario.write_text(SCENARIO, encoding="utf-8")
     assert main(["compare", str(scenario), "--policies", "uniform,clear", "--out",
                  str(tmp / "cmp"), "--no-png"]) == 0
-    frontier = write_fake_frontier(tmp / "frontier.parquet")
-    stress = write_fake_stress(tmp / "stress")
+    frontier = tmp / "frontier.parquet"
+    assert main(["frontier", "--n", "200", "--policies", "uniform,clear,oracle",
+                 "--out", str(frontier)]) == 0
+    stress = tmp / "stress"
+    assert main(["stress-noise", "--n", "200", "--seeds", "3", "--sigmas", "0,0.5,1",
+                 "--budgets", "256,1024", "--policies", "uniform,clear",
+                 "--out", str(stress)]) == 0
     built = build_report([tmp / "cmp", frontier, stress], tmp / "report.html")
     assert built.charts == EXPECTED_CHARTS
     return built.html

@@ -78,7 +78,7 @@ def test_inputs_are_detected_by_their_files(tmp_path: Path) -> None:
     stress = write_fake_stress(tmp_path / "stress")
     inputs = load_inputs([tmp_path / "cmp", tmp_path / "other" / "clear", frontier,
                           stress / "stress.parquet"])
-    assert [r.label for r in inputs.runs] == ["clear (cmp)", "uniform", "clear (other)"]
+    assert [r.label for r in inputs.runs] == ["uniform", "clear (cmp)", "clear (other)"]
     assert len(inputs.frontiers) == 1 and len(inputs.stresses) == 1
 
 
