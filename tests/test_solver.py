@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -39,11 +39,13 @@ def test_best_response_is_stationary_and_profitable_exactly_below_breakpoint() -
 def test_exact_matches_bisection(t: np.ndarray, budget: float, beta: float) -> None:
     ex = solve_exact(t, budget, 2.0, beta)
     bi = solve_bisection(t, budget, 2.0, beta)
-    # Near-tied breakpoints inside the bisection tolerance may flip one query; skip those.
-    ys = np.sort(breakpoint_y(beta * t))
-    assume(ys.size < 2 or np.min(np.diff(ys)) > 1e-5)
     assert ex.caps.sum() <= budget * (1 + 1e-9) + 1e-9
     assert bi.caps.sum() <= budget * (1 + 1e-9) + 1e-9
+    # Breakpoints closer than the bisection tolerance may flip the marginal query;
+    # the allocations are compared only where bisection can resolve them.
+    ys = np.sort(breakpoint_y(beta * t))
+    if ys.size > 1 and np.min(np.diff(ys)) <= 1e-5:
+        return
     assert np.array_equal(ex.funded, bi.funded)
     assert np.isclose(ex.lam, bi.lam, rtol=1e-4, atol=2e-6)
     assert np.allclose(ex.caps, bi.caps, rtol=1e-3, atol=1e-3 / beta * 1e-2 + 1e-6)
