@@ -1,0 +1,120 @@
+"""``clearsim capacity``: the highest load (or lowest budget) meeting a set of SLOs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from simulator.cli._args import positive_int
+
+EXAMPLE = """\
+examples:
+  clearsim capacity scenarios/balanced.yaml --slo "latency_p95<=30,accuracy>=0.5" \\
+      --param arrivals.rate
+  clearsim capacity scenarios/balanced.yaml --slo "accuracy>=0.45" \\
+      --param allocator.budget_rate --lo 100 --hi 20000 --direction min
+
+Each probe is one simulation of the scenario with PARAM set, all with the scenario's
+seed (common random numbers). Feasibility is assumed monotone in PARAM. SLO metrics are
+the keys of the run's summary.json (latency in s, rates per arrival).
+"""
+
+
+def register(sub: Any) -> None:
+    """Add the ``capacity`` subcommand."""
+    p = sub.add_parser(
+        "capacity", help="bisect a scenario parameter for the highest arrival rate (or "
+        "lowest budget) that meets the SLOs",
+        description="Search PARAM in [--lo, --hi] by bisection for the highest value "
+        "(direction max, e.g. arrivals.rate) or the lowest (direction min, e.g. "
+        "allocator.budget_rate) whose run meets every SLO; prints each probe.",
+        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", metavar="SCENARIO.yaml", help="base scenario file")
+    p.add_argument("--slo", required=True, metavar="'METRIC<=X,METRIC>=Y'",
+                   help="comma-separated objectives over summary metrics, e.g. "
+                   "'latency_p95<=30,accuracy>=0.5'")
+    p.add_argument("--param", required=True, metavar="KEY.PATH",
+                   help="the scenario field to search, e.g. arrivals.rate")
+    p.add_argument("--lo", type=float, help="lower end (default: the scenario's value / 10)")
+    p.add_argument("--hi", type=float, help="upper end (default: the scenario's value * 10)")
+    p.add_argument("--tol", type=float, help="stop when the bracket is this narrow "
+                   "(default: (hi - lo) / 256)")
+    p.add_argument("--max-probes", type=positive_int, default=20,
+                   help="at most this many simulations; default: %(default)s")
+    p.add_argument("--direction", choices=("auto", "max", "min"), default="auto",
+                   help="max: highest passing value; min: lowest; auto: from the two end "
+                   "probes (default)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE", help="override a scenario field, repeatable")
+    p.add_argument("--json", action="store_true", help="print probes and answer as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the search; exit 0 with an answer, 1 when nothing in range meets the SLOs."""
+    from simulator.des.runner import run as simulate
+    from simulator.pool_source import resolve_pool
+    from simulator.scenario_io import load_scenario
+    from simulator.sweep.capacity import capacity_search, default_bracket, is_integer_field
+    from simulator.sweep.slo import parse_slos
+
+    slos = parse_slos(args.slo)
+    scenario = load_scenario(args.scenario, args.overrides)
+    lo, hi = args.lo, args.hi
+    if lo is None or hi is None:
+        d_lo, d_hi = default_bracket(scenario, args.param)
+        lo, hi = d_lo if lo is None else lo, d_hi if hi is None else hi
+    integer = (is_integer_field(scenario, args.param) and float(lo).is_integer()
+               and float(hi).is_integer())
+    pool = resolve_pool(scenario.pool.source, seed=scenario.pool.seed)
+    names = [s.metric for s in slos]
+
+    def show(p: Any) -> None:
+        if args.json:
+            return
+        if not res_probes:
+            head = f"{'probe':>5}  {args.param:>14}  " + "  ".join(
+                f"{n:>{max(12, len(n))}}" for n in names)
+            sys.stdout.write(f"{head}  result\n{'-' * (len(head) + 8)}\n")
+        cells = "  ".join(f"{_fmt(p.metrics.get(n)):>{max(12, len(n))}}" for n in names)
+        verdict = "pass" if p.passed else "miss " + ", ".join(p.missed)
+        sys.stdout.write(f"{len(res_probes) + 1:>5}  {p.value:>14.6g}  {cells}  {verdict}\n")
+        res_probes.append(p)
+        sys.stdout.flush()
+
+    res_probes: list[Any] = []
+    res = capacity_search(scenario, args.param, slos, lo, hi,
+                          lambda s: simulate(s, pool=pool).summary, tol=args.tol,
+                          max_probes=args.max_probes, direction=args.direction,
+                          integer=integer, report=show)
+    what = "highest" if res.direction == "max" else "lowest"
+    slo_text = ", ".join(str(s) for s in slos)
+    if res.answer is None:
+        line = (f"no value of {args.param} in [{lo:g}, {hi:g}] meets {slo_text} "
+                f"(direction {res.direction})")
+    elif res.at_bound:
+        line = (f"{args.param} = {res.answer:g} meets {slo_text} at the end of the range; "
+                f"the {what} passing value may lie beyond it (widen --lo/--hi)")
+    else:
+        assert res.bracket is not None
+        line = (f"{args.param} = {res.answer:g}: the {what} value meeting {slo_text} "
+                f"(edge between {min(res.bracket):g} and {max(res.bracket):g}, "
+                f"{len(res.probes)} probes)")
+    if args.json:
+        json.dump({"param": res.param, "direction": res.direction, "answer": res.answer,
+                   "bracket": res.bracket, "at_bound": res.at_bound, "slos": [str(s) for s in slos],
+                   "probes": [{"value": p.value, "passed": p.passed, "missed": p.missed,
+                               "metrics": p.metrics} for p in res.probes]},
+                  sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(f"\n{line}\n")
+    return 0 if res.answer is not None else 1
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
