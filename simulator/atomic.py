@@ -29,11 +29,18 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], Any]) -> P
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; match a normal open()
         os.replace(tmp, p)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return p
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_parquet(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
