@@ -52,7 +52,8 @@ def within_spread(pool: Pool) -> float:
     1.4826 * median absolute deviation: rollouts that loop to the cap make the plain SD
     (1.2 on the default pool) describe the tail, not the S-curve's width near tau.
     """
-    res = (np.log(pool.lengths) - np.log(pool.tau)[:, None])[pool.valid]
+    rows, _ = np.nonzero(pool.valid)
+    res = np.log(pool.lengths[pool.valid]) - np.log(pool.tau)[rows]
     return float(MAD_TO_SD * np.median(np.abs(res - np.median(res))))
 
 
