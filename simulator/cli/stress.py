@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
         "predict thresholds with the noisy oracle of --noise-kind; every policy allocates "
         "B = budget * N from the same prediction (common random numbers). Writes "
         "DIR/stress.parquet (one row per policy, sigma, budget, seed) and prints the mean "
-        "and a 95%% Student-t interval over seeds.",
+        "and a 95% Student-t interval over seeds.",
     )
     p.add_argument("--pool", default="default",
                    help="'default' (embedded synthetic pool) or a pool Parquet file")
