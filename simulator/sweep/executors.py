@@ -92,6 +92,8 @@ class SerialExecutor:
 
 
 _CTX: SweepContext | None = None
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "POLARS_MAX_THREADS")
 
 
 def _init_worker(ctx: SweepContext) -> None:
@@ -124,6 +126,10 @@ class LocalExecutor:
         """Run the tasks on ``workers`` processes; yield results as they finish."""
         if not tasks:
             return
+        # One thread per worker process (as Ray does), or N workers oversubscribe the CPUs.
+        # Workers are spawned during run() and read these variables when they import.
+        saved = {k: os.environ.get(k) for k in THREAD_VARS}
+        os.environ.update({k: "1" for k, v in saved.items() if v is None})
         # spawn, not fork: forking a process that holds polars' thread pool can deadlock.
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)),
                                    mp_context=multiprocessing.get_context("spawn"),
@@ -148,6 +154,9 @@ class LocalExecutor:
                     submit()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
 
 
 def _result(fut: Future[CellResult], task: CellTask) -> CellResult:
