@@ -20,12 +20,20 @@ from reports.charts_frontier import pareto_chart, phase_chart
 from reports.charts_noise import noise_chart
 from reports.charts_run import allocation_scatter, breakdown_chart, latency_cdf, over_time_chart
 from reports.html import Figure, ReportDoc, write_report
-from reports.load import FrontierData, ReportInputs, RunData, StressData, load_inputs
+from reports.load import (
+    FrontierData,
+    ReportInputs,
+    RunData,
+    StressData,
+    SweepStoreData,
+    load_inputs,
+)
 from reports.summary import COLUMNS, summary_frame
 from reports.sweeps import frontier_points, noise_band, noise_title
 from simulator import __version__
 
-__all__ = ["BuiltReport", "build_report", "report_doc", "run_figures", "sweep_figures"]
+__all__ = ["BuiltReport", "build_report", "report_doc", "run_figures", "store_figures",
+           "sweep_figures"]
 
 RUNS = "Simulator runs"
 SWEEPS = "Static frontier and noise sweeps"
@@ -117,6 +125,16 @@ def sweep_figures(frontiers: Sequence[FrontierData], stresses: Sequence[StressDa
     return figures
 
 
+def store_figures(stores: Sequence[SweepStoreData]) -> list[Figure]:
+    """Heatmap and faceted curves of each sweep store (empty without stores)."""
+    from reports.charts_sweep import default_sweep_charts
+
+    return [Figure(f"{name}-{i}" if len(stores) > 1 else name, SWEEPS,
+                   f"{caption} Store: {store.path}.", chart)
+            for i, store in enumerate(stores, 1)
+            for name, caption, chart in default_sweep_charts(store.frame)]
+
+
 def _fmt(value: float | None, fmt: str) -> str:
     return "–" if value is None or value != value else fmt.format(value)
 
@@ -172,6 +190,8 @@ def report_doc(inputs: ReportInputs, figures: Sequence[Figure]) -> ReportDoc:
         stamp += f" · {len(runs)} run(s) · seed {html.escape(', '.join(seeds))}"
     if inputs.frontiers or inputs.stresses:
         stamp += f" · {len(inputs.frontiers) + len(inputs.stresses)} sweep table(s)"
+    if inputs.stores:
+        stamp += f" · {len(inputs.stores)} sweep store(s)"
     blocks: list[tuple[str, str]] = []
     appendix: list[tuple[str, str]] = []
     if runs:
@@ -199,6 +219,7 @@ def build_report(paths: Sequence[str | Path], out: str | Path, png: bool = True)
     inputs = load_inputs(paths)
     figures = run_figures(inputs.runs) + sweep_figures(
         inputs.frontiers, inputs.stresses, [r.summary.get("policy", r.label) for r in inputs.runs])
+    figures += store_figures(inputs.stores)
     written = write_report(report_doc(inputs, figures), Path(out), png=png)
     return BuiltReport(html=written[0], pngs=written[1:], charts=len(figures),
                        seconds=time.perf_counter() - start)

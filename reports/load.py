@@ -26,6 +26,7 @@ import polars as pl
 from simulator.errors import UserError
 
 __all__ = ["RUN_FILES", "FrontierData", "ReportInputs", "RunData", "StressData",
+           "SweepStoreData",
            "load_inputs", "load_run"]
 
 RUN_FILES = ("queries.parquet", "ticks.parquet", "gpu.parquet", "summary.json",
@@ -81,6 +82,14 @@ class StressData:
     frame: pl.DataFrame
 
 
+@dataclass(frozen=True)
+class SweepStoreData:
+    """A ``clearsim sweep`` results store, as one frame (:func:`simulator.sweep.load_store`)."""
+
+    path: Path
+    frame: pl.DataFrame
+
+
 @dataclass
 class ReportInputs:
     """Everything one report shows, grouped by kind, in command-line order."""
@@ -88,6 +97,7 @@ class ReportInputs:
     runs: list[RunData] = field(default_factory=list)
     frontiers: list[FrontierData] = field(default_factory=list)
     stresses: list[StressData] = field(default_factory=list)
+    stores: list[SweepStoreData] = field(default_factory=list)
 
 
 def _read_parquet(path: Path, columns: Sequence[str]) -> pl.DataFrame:
@@ -159,6 +169,11 @@ def _collect(path: Path, inputs: ReportInputs, run_dirs: list[Path]) -> None:
         raise UserError(f"{path}: no such file or directory")
     if path.is_file():
         _load_file(path, inputs)
+        return
+    if (path / "manifest.json").is_file() and (path / "parts").is_dir():
+        from simulator.sweep.store import Store  # a sweep store (see docs/sweeps.md)
+
+        inputs.stores.append(SweepStoreData(path, Store(path).load()))
         return
     if _is_run(path):
         run_dirs.append(path)

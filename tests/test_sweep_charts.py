@@ -40,3 +40,15 @@ def test_charts_over_any_two_axes(tmp_path: Path) -> None:
     assert names == ["sweep-heatmap", "sweep-lines"]
     with pytest.raises(ValueError, match="no column 'nope'"):
         cell_means(frame, ["nope"], "accuracy")
+
+
+def test_report_accepts_a_sweep_store(tmp_path: Path) -> None:
+    from reports.build import build_report
+
+    run_sweep(load_sweep(write_sweep(tmp_path, axes={"policy": ["uniform", "clear"],
+                                                     "mean_budget": [64, 256]})),
+              "serial", progress=False)
+    built = build_report([tmp_path / "store"], tmp_path / "report.html", png=False)
+    assert built.charts == 2
+    text = built.html.read_text(encoding="utf-8")
+    assert "accuracy over" in text and "1 sweep store(s)" in text
