@@ -56,7 +56,7 @@ def _tagged(runs: Sequence[RunData], attr: str) -> pl.DataFrame:
 
 
 def run_figures(runs: Sequence[RunData]) -> list[Figure]:
-    """The charts of simulator runs (empty without runs)."""
+    """The charts of simulator runs (empty without runs; no CDF if nothing completed)."""
     if not runs:
         return []
     policies = [r.label for r in runs]
@@ -65,7 +65,7 @@ def run_figures(runs: Sequence[RunData]) -> list[Figure]:
     width = agg.nice_width(span, agg.window_count(queries.height // len(runs)))
     ticks = _tagged(runs, "ticks").with_columns(pl.col("lambda").cast(pl.Float64))
     gpu = _tagged(runs, "gpu").with_columns(pl.col("busy_fraction").cast(pl.Float64))
-    return [
+    figures = [
         Figure("over-time", RUNS, "Accuracy, abandonment and latency of the arrivals in each "
                "time window, GPU occupancy, and the allocator's shadow price λ*.",
                over_time_chart(agg.windowed_outcomes(queries, width),
@@ -79,10 +79,13 @@ def run_figures(runs: Sequence[RunData]) -> list[Figure]:
                breakdown_chart(agg.breakdown(queries, "tier"), "Difficulty tier", policies)),
         Figure("by-benchmark", RUNS, "Outcomes per source benchmark.",
                breakdown_chart(agg.breakdown(queries, "benchmark"), "Benchmark", policies)),
-        Figure("latency-cdf", RUNS, "Share of completed queries answered within a given "
-               "latency; further left is faster.",
-               latency_cdf(agg.latency_quantiles(queries), policies)),
     ]
+    quantiles = agg.latency_quantiles(queries)
+    if quantiles.height:  # no CDF when no query completed
+        figures.append(Figure("latency-cdf", RUNS, "Share of completed queries answered "
+                              "within a given latency; further left is faster.",
+                              latency_cdf(quantiles, policies)))
+    return figures
 
 
 def _label_by_file(items: Sequence[FrontierData] | Sequence[StressData]) -> pl.DataFrame:

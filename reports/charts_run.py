@@ -54,13 +54,17 @@ def over_time_chart(outcomes: pl.DataFrame, lam: pl.DataFrame, gpu: pl.DataFrame
     """
     latency = outcomes.unpivot(index=["policy", "t"], on=["latency_p50", "latency_p95"],
                                variable_name="quantile", value_name="latency"
-                               ).with_columns(pl.col("quantile").str.replace("latency_", ""))
+                               ).with_columns(pl.col("quantile").str.replace("latency_", "")
+                                              ).drop_nulls("latency")
     lam = lam.filter(pl.col("lambda") > 0)  # log axis; lambda* = 0 means no scarcity
-    n_panels = 3 + bool(gpu.height) + bool(lam.height)
+    n_panels = 2 + bool(latency.height) + bool(gpu.height) + bool(lam.height)
     panels: list[alt.Chart] = [
         _panel(outcomes, "accuracy", "Accuracy (correct / arrivals)", policies),
-        _panel(outcomes, "abandonment_rate", "Abandoned (fraction)", policies),
-        alt.Chart(latency).mark_line(strokeWidth=1.8).encode(
+        _panel(outcomes, "abandonment_rate", "Abandoned (fraction)", policies,
+               last=n_panels == 2),
+    ]
+    if latency.height:  # none when no query completed
+        panels.append(alt.Chart(latency).mark_line(strokeWidth=1.8).encode(
             x=_time_x(n_panels == 3),
             y=alt.Y("latency:Q", title="Latency of completed (s)"),
             color=policy_color(policies),
@@ -70,8 +74,7 @@ def over_time_chart(outcomes: pl.DataFrame, lam: pl.DataFrame, gpu: pl.DataFrame
                      alt.Tooltip("quantile:N", title="Quantile"),
                      alt.Tooltip("t:Q", title="Window centre (s)", format=".1f"),
                      alt.Tooltip("latency:Q", title="Latency (s)", format=".2f")],
-        ).properties(width=WIDTH, height=PANEL_HEIGHT),
-    ]
+        ).properties(width=WIDTH, height=PANEL_HEIGHT))
     if gpu.height:
         panels.append(_panel(gpu, "busy_fraction", "GPU busy (fraction of time)", policies,
                              last=not lam.height))

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from reports.build import report_doc, run_figures
 from reports.load import RUN_FILES, load_inputs
 from simulator.cli.main import main
 from tests.fake_runs import write_fake_frontier, write_fake_run, write_fake_stress
@@ -80,6 +81,25 @@ def test_inputs_are_detected_by_their_files(tmp_path: Path) -> None:
                           stress / "stress.parquet"])
     assert [r.label for r in inputs.runs] == ["uniform", "clear (cmp)", "clear (other)"]
     assert len(inputs.frontiers) == 1 and len(inputs.stresses) == 1
+
+
+def test_run_where_nothing_completes_has_no_empty_latency_chart(tmp_path: Path) -> None:
+    run = write_fake_run(tmp_path / "run", "clear", n=200)
+    queries = pl.read_parquet(run / "queries.parquet").with_columns(
+        outcome=pl.lit("abandoned"), latency=pl.lit(None, pl.Float64), cap=pl.lit(0),
+        tokens_generated=pl.lit(0))
+    queries.write_parquet(run / "queries.parquet")
+    summary = json.loads((run / "summary.json").read_text())
+    for key in ("latency_p50", "latency_p95", "latency_p99", "goodput_per_1k_tokens"):
+        del summary[key]
+    (run / "summary.json").write_text(json.dumps(summary))
+    inputs = load_inputs([run])
+    figures = run_figures(inputs.runs)
+    assert [f.name for f in figures] == ["over-time", "allocation", "by-tier", "by-benchmark"]
+    over = figures[0].chart.to_dict()
+    assert all(p["encoding"]["y"]["field"] != "latency" for p in over["vconcat"])
+    doc = report_doc(inputs, figures)
+    assert "<td>–</td>" in doc.blocks[0][1]  # undefined latency shows a dash
 
 
 def test_report_of_a_1e5_arrival_run_is_small_and_fast(tmp_path: Path,
