@@ -18,9 +18,7 @@ setup: $(STAMP)
 
 ## demo: set up, run the default policy comparison and write a report
 demo: $(STAMP)
-	$(BIN)/clearsim frontier --pool default --stream balanced --n 500 \
-	  --budgets 64,128,256,512,1024,2048 \
-	  --policies uniform,tale,clear-heuristic,clear-cutoff,clear,oracle --noise 0.3 --seed 0
+	$(BIN)/clearsim compare scenarios/balanced.yaml --out $(OUT) --force
 
 ## test: set up, then ruff, mypy and the whole pytest suite
 test: $(STAMP) lint typecheck pytest
@@ -34,8 +32,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
+## bench: print the solver, simulator and sweep benchmarks (figures, not pass/fail)
 bench: $(STAMP)
 	$(BIN)/python bench/solver.py
+	$(BIN)/python bench/des.py
+	$(BIN)/python bench/sweep.py
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache
