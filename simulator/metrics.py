@@ -60,8 +60,8 @@ def summarize(queries: Frame, sim_seconds: float, slo: float | None = None) -> d
     """
     row = queries.lazy().select(_aggs(slo)).collect().row(0, named=True)
     if slo is not None:
-        row["correct_within_slo_per_s"] = row.pop("_correct_within_slo") / sim_seconds \
-            if sim_seconds > 0 else 0.0
+        hits = row.pop("_correct_within_slo")
+        row["correct_within_slo_per_s"] = hits / sim_seconds if sim_seconds > 0 else 0.0
     row["sim_seconds"] = sim_seconds
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
 
