@@ -89,3 +89,30 @@ def test_python_api_is_lazy_and_matches_cli(tmp_path: Path, scenario_file: Path)
     uni = simulator.run(sc, policy="uniform")
     assert uni.summary["policy"] == "uniform"
     assert uni.queries["predicted_threshold"].equals(res.queries["predicted_threshold"])
+
+
+def test_zero_arrivals_prints_dashes_and_keeps_summary_clean(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # regression: the CLI crashed formatting accuracy None with zero arrivals
+    p = tmp_path / "empty.yaml"
+    p.write_text(yaml.safe_dump({
+        "arrivals": {"kind": "piecewise", "schedule": [{"time": 0, "rate": 0}]},
+        "allocator": {"policy": "clear", "budget_rate": 800},
+        "duration": 5, "output": {"slo": 10.0},
+    }))
+    assert main(["run", str(p), "--out", str(tmp_path / "o")]) == 0
+    line = capsys.readouterr().out
+    assert "0 arrivals" in line and "accuracy -" in line and "latency p50 -" in line
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["arrivals"] == 0 and summary["accuracy"] is None
+    assert summary["correct_within_slo_per_s"] == 0.0
+    assert not [k for k in summary if k.startswith("_")]
+    assert pl.read_parquet(tmp_path / "o" / "queries.parquet").height == 0
+
+
+def test_summary_without_sim_time_has_no_internal_keys() -> None:
+    # regression: '_correct_within_slo' leaked into the summary when sim_seconds == 0
+    empty = pl.DataFrame(schema=QUERY_SCHEMA)
+    out = summarize(empty, 0.0, slo=5.0)
+    assert out["correct_within_slo_per_s"] == 0.0 and out["arrivals"] == 0
+    assert not [k for k in out if k.startswith("_")]

@@ -62,14 +62,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(s, indent=2) + "\n")
     else:
-        p50 = s["latency_p50"]
         sys.stdout.write(
             f"{out}: {s['arrivals']} arrivals over {s['sim_seconds']:.1f} s, "
-            f"policy {s['policy']}: accuracy {s['accuracy']:.3f}, abandoned "
-            f"{s['abandonment_rate']:.3f}, {s['tokens_per_query']:.0f} tokens/query, "
-            f"latency p50 {'-' if p50 is None else f'{p50:.2f} s'} "
+            f"policy {s['policy']}: accuracy {_fmt(s['accuracy'], '.3f')}, abandoned "
+            f"{_fmt(s['abandonment_rate'], '.3f')}, expired {_fmt(s['expiry_rate'], '.3f')}, "
+            f"{_fmt(s['tokens_per_query'], '.0f')} tokens/query, "
+            f"latency p50 {_fmt(s['latency_p50'], '.2f', ' s')} "
             f"({s['wall_seconds']:.2f} s wall)\n")
     return 0
+
+
+def _fmt(value: float | None, spec: str, unit: str = "") -> str:
+    """``value`` formatted with ``spec`` (and ``unit``), or '-' when undefined (None).
+
+    Rates over arrivals are undefined with zero arrivals, latencies with no completion.
+    """
+    return "-" if value is None else f"{value:{spec}}{unit}"
 
 
 def _schema(args: argparse.Namespace) -> int:
