@@ -11,6 +11,7 @@ is a fixed set, the allowed values, e.g.
 from __future__ import annotations
 
 import json
+import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,11 +37,16 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return out
 
 
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
 def _walk(loc: Sequence[str | int]) -> tuple[str, list[str]]:
     """Dotted YAML path for a pydantic ``loc`` and the keys allowed at its end.
 
     Union tags that pydantic inserts for discriminated unions (``arrivals.poisson.rate``)
-    are dropped, so the path is what the user wrote (``arrivals.rate``).
+    and for scalar unions (``allocator.budget_rate.float``) are dropped, so the path is
+    what the user wrote (``arrivals.rate``, ``allocator.budget_rate``).
     """
     parts: list[str] = []
     model: type[BaseModel] | None = Scenario
@@ -58,6 +64,9 @@ def _walk(loc: Sequence[str | int]) -> tuple[str, list[str]]:
             model = None
             continue
         models = _models_in(field.annotation)
+        if not models and _is_union(field.annotation) and i < len(loc) \
+                and isinstance(loc[i], str):  # scalar union: next loc names the member
+            i += 1
         if len(models) > 1 and i < len(loc):  # discriminated union: next loc is the tag
             tag = loc[i]
             models = [m for m in models
@@ -71,9 +80,27 @@ def _walk(loc: Sequence[str | int]) -> tuple[str, list[str]]:
     return ".".join(parts).replace(".[", "["), allowed
 
 
+def _pick_error(errors: list[Any]) -> tuple[Any, list[str]]:
+    """The error to report and the messages of its union alternatives.
+
+    A value that fits no member of a union (``budget_rate: float | 'unlimited'``) gives
+    one error per member at the same path; their messages are all kept. When one member
+    failed deeper inside the value (``stream.mix[1]`` of a list), that one is reported.
+    """
+    first = errors[0]
+    path = _walk(tuple(first["loc"]))[0]
+    same = [e for e in errors if _walk(tuple(e["loc"]))[0] == path]
+    deeper = [e for e in errors if _walk(tuple(e["loc"]))[0].startswith((path + ".",
+                                                                          path + "["))]
+    if deeper and first["type"] != "extra_forbidden":
+        return deeper[0], [str(deeper[0]["msg"])]
+    msgs = list(dict.fromkeys(str(e["msg"]).removeprefix("Value error, ") for e in same))
+    return first, msgs
+
+
 def format_error(exc: ValidationError) -> str:
     """The first validation error as one line: ``path: what (got value); allowed``."""
-    err = exc.errors()[0]
+    err, alternatives = _pick_error(list(exc.errors()))
     loc = tuple(err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -90,7 +117,8 @@ def format_error(exc: ValidationError) -> str:
                 f"{ctx.get('tag')!r}; valid: {ctx.get('expected_tags')}")
     if kind == "union_tag_not_found":
         return f"{path}.kind: missing required field (the kind of {path})"
-    msg = str(err["msg"]).removeprefix("Value error, ")
+    msg = "; or ".join(alternatives) if len(alternatives) > 1 else \
+        str(err["msg"]).removeprefix("Value error, ")
     got = err.get("input")
     if kind not in ("model_type", "dict_type") and not isinstance(got, dict | list) \
             and repr(got) not in msg:

@@ -68,6 +68,12 @@ def test_relative_paths_follow_the_scenario_file(tmp_path: Path) -> None:
      "stream.mix: unknown mix 'mostly-medium'; valid: balanced, mostly-easy"),
     ({"n_queries": 10},
      "scenario: set exactly one of 'duration' (s) and 'n_queries'"),
+    # regression: scalar-union members leaked into the path (allocator.budget_rate.float)
+    ({"allocator": {"policy": "clear", "budget_rate": None}},
+     "allocator.budget_rate: Input should be a valid number; or Input should be "
+     "'unlimited' (got None)"),
+    ({"stream": {"mix": [1, "a", 1, 1]}},
+     "stream.mix[1]: Input should be a valid number"),
 ])
 def test_bad_scenarios_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                        change: dict[str, object], message: str) -> None:
