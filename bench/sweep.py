@@ -15,6 +15,7 @@ Usage: python bench/sweep.py [--cells 120] [--n 2000]
 from __future__ import annotations
 
 import argparse
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -69,7 +70,7 @@ def main() -> None:
 
         t0 = time.perf_counter()
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 logging_level="ERROR")
+                 logging_level=logging.ERROR)
         ray_start = time.perf_counter() - t0
         try:
             tr = timed(paths["ray"], "ray", 2)

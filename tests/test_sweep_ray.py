@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'clea
 def local_ray() -> object:
     """A private local Ray with 2 CPUs for this module (Ray start-up takes seconds)."""
     ctx = ray.init(address="local", num_cpus=2, include_dashboard=False,
-                   log_to_driver=False, logging_level="ERROR")
+                   log_to_driver=False, logging_level=logging.ERROR)
     yield ctx
     ray.shutdown()
 

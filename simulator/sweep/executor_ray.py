@@ -11,6 +11,7 @@ Results return to the driver, which writes the store.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import socket
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,7 @@ from typing import Any
 
 from simulator.errors import UserError
 from simulator.sweep.cells import CellResult, CellTask, SweepContext, execute
-from simulator.sweep.executors import Executor, register_executor
+from simulator.sweep.executors import THREAD_VARS, Executor, register_executor
 
 __all__ = ["RayExecutor", "check_address"]
 
@@ -77,7 +78,7 @@ class RayExecutor:
         if ray.is_initialized():
             return
         opts: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                "logging_level": "ERROR"}
+                                "logging_level": logging.ERROR}
         try:
             if self.address is not None:
                 ray.init(address=self.address, **opts)
@@ -104,7 +105,10 @@ class RayExecutor:
         if not tasks:
             return
         box = [ray.put(ctx)]  # in a list: Ray passes the reference, workers fetch once
-        remote = ray.remote(num_cpus=1, max_retries=0)(_ray_execute)
+        # Single-threaded workers, as with the local executor (see THREAD_VARS).
+        env = {k: os.environ.get(k, "1") for k in THREAD_VARS}
+        remote = ray.remote(num_cpus=1, max_retries=0,
+                            runtime_env={"env_vars": env})(_ray_execute)
         window = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
         queue = iter(tasks)
         running: dict[Any, CellTask] = {}

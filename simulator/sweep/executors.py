@@ -77,7 +77,12 @@ def make_executor(name: str, workers: int | None = None,
 
 
 class SerialExecutor:
-    """Runs every cell in this process, in order (debugging, tiny sweeps)."""
+    """Runs every cell in this process, in order (debugging, tiny sweeps).
+
+    Cells run with this process's thread settings, so a float summed by polars may
+    differ in its last bits from the same cell run by ``local`` or ``ray`` workers
+    (single-threaded); do not mix executors in one store when bits matter.
+    """
 
     def start(self) -> None:
         """Nothing to acquire."""
@@ -92,6 +97,10 @@ class SerialExecutor:
 
 
 _CTX: SweepContext | None = None
+# Every worker process runs single-threaded, whatever the executor: besides avoiding
+# oversubscription, polars' float reductions (e.g. the mean latency of a run summary) can
+# differ in the last bits with its thread count, and a cell's result must not depend on
+# where it ran.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "POLARS_MAX_THREADS")
 
@@ -126,8 +135,8 @@ class LocalExecutor:
         """Run the tasks on ``workers`` processes; yield results as they finish."""
         if not tasks:
             return
-        # One thread per worker process (as Ray does), or N workers oversubscribe the CPUs.
-        # Workers are spawned during run() and read these variables when they import.
+        # One thread per worker process (see THREAD_VARS). Workers are spawned during
+        # run() and read these variables when they import.
         saved = {k: os.environ.get(k) for k in THREAD_VARS}
         os.environ.update({k: "1" for k, v in saved.items() if v is None})
         # spawn, not fork: forking a process that holds polars' thread pool can deadlock.
