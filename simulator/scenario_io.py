@@ -1,8 +1,9 @@
 """Scenario files: YAML in, validated :class:`~simulator.config.Scenario` out.
 
-``load_scenario(path, overrides)`` reads the YAML, applies ``--set a.b=c`` overrides
-(the value is parsed as YAML, so ``--set allocator.budget_rate=200`` gives a number),
-resolves relative paths against the scenario file's folder, and validates. Every
+``load_scenario(path, overrides)`` reads the YAML, resolves its relative paths against
+the scenario file's folder, applies ``--set a.b=c`` overrides (the value is parsed as
+YAML, so ``--set allocator.budget_rate=200`` gives a number; paths in overrides are
+relative to the working directory; ``a.b[1].c`` indexes lists), and validates. Every
 problem becomes one :class:`UserError` line that names the YAML path and, where there
 is a fixed set, the allowed values, e.g.
 ``allocator.policy: unknown policy 'x'; valid: clear, oracle, ...``.
@@ -126,11 +127,64 @@ def format_error(exc: ValidationError) -> str:
     return f"{path}: {msg}"
 
 
+_SHORTHAND = {"pool": "source", "stream": "mix"}  # top-level sections with a scalar form
+
+
+def _steps(item: str, key: str) -> list[str | int]:
+    """``a.b[2].c`` -> ["a", "b", 2, "c"]; a dotted number (``a.b.2.c``) stays a string
+    and indexes a list too."""
+    out: list[str | int] = []
+    for part in key.replace("[", ".[").split("."):
+        if part.startswith("[") and part.endswith("]") and part[1:-1].lstrip("-").isdigit():
+            out.append(int(part[1:-1]))
+        elif part and "[" not in part and "]" not in part:
+            out.append(part)
+        else:
+            raise UserError(f"--set {item}: bad key path {key!r}; use names and list "
+                            "indices, e.g. arrivals.schedule[1].rate=3")
+    return out
+
+
+def _set(item: str, out: dict[str, Any], steps: list[str | int], value: Any) -> None:
+    """Set ``value`` at ``steps`` inside ``out``, creating missing sections."""
+    node: Any = out
+    for j, step in enumerate(steps):
+        here = ".".join(str(s) for s in steps[:j]) or "scenario"
+        last = j == len(steps) - 1
+        if isinstance(node, list):
+            try:
+                idx = int(step)
+            except ValueError:
+                raise UserError(f"--set {item}: '{here}' is a list; index it, e.g. "
+                                f"{here}[0]") from None
+            if not -len(node) <= idx < len(node):
+                raise UserError(f"--set {item}: index {idx} is out of range for '{here}' "
+                                f"({len(node)} entries)")
+            if last:
+                node[idx] = value
+            node = node[idx]
+            continue
+        if not isinstance(node, dict) or isinstance(step, int):
+            raise UserError(f"--set {item}: '{here}' is not a list or section")
+        if last:
+            node[step] = value
+            return
+        nxt = node.get(step)
+        if j == 0 and step in _SHORTHAND and isinstance(nxt, str | list):
+            nxt = {_SHORTHAND[step]: nxt}
+        elif nxt is None:
+            nxt = {}
+        node[step] = nxt
+        node = nxt
+
+
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
     """A copy of ``raw`` with each ``a.b.c=value`` set (value parsed as YAML).
 
+    Keys may index lists: ``arrivals.schedule[1].rate=3`` (or ``arrivals.schedule.1.rate``).
+
     Raises:
-        UserError: an override without ``=`` or through a non-mapping.
+        UserError: an override without ``=``, through a scalar, or past a list's end.
     """
     out: dict[str, Any] = json.loads(json.dumps(raw))
     for item in overrides:
@@ -142,20 +196,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
             value = yaml.safe_load(text) if text else None
         except yaml.YAMLError:
             value = text
-        node: Any = out
-        parts = key.split(".")
-        for j, part in enumerate(parts[:-1]):
-            nxt = node.get(part) if isinstance(node, dict) else None
-            if nxt is None or isinstance(nxt, str):
-                nxt = {"source": nxt} if part == "pool" and isinstance(nxt, str) else (
-                    {"mix": nxt} if part == "stream" and isinstance(nxt, str) else {})
-                if not isinstance(node, dict):
-                    raise UserError(f"--set {item}: '{'.'.join(parts[:j])}' is not a section")
-                node[part] = nxt
-            node = nxt
-        if not isinstance(node, dict):
-            raise UserError(f"--set {item}: '{'.'.join(parts[:-1])}' is not a section")
-        node[parts[-1]] = value
+        _set(item, out, _steps(item, key), value)
     return out
 
 
@@ -207,8 +248,9 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     if not isinstance(raw, dict):
         raise UserError(f"{p}: a scenario is a mapping of sections (pool, stream, ...)")
     raw.setdefault("name", p.stem)
-    data = apply_overrides(raw, overrides)
-    return parse_scenario(_rebase(data, p.resolve().parent))
+    # Paths in the file are relative to the file; paths given with --set to the cwd.
+    data = apply_overrides(_rebase(raw, p.resolve().parent), overrides)
+    return parse_scenario(data)
 
 
 def dump_scenario(scenario: Scenario) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -116,3 +117,36 @@ def test_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert schema["title"] == "clearsim scenario"
     assert set(schema["required"]) == {"arrivals", "allocator"}
     assert schema["$defs"]["GpuSpec"]["additionalProperties"] is False
+
+
+def test_overrides_index_lists_and_expand_shorthands() -> None:
+    # regression: --set could not reach into lists (arrivals.schedule[1].rate) and
+    # failed through the list form of 'stream'
+    raw: dict[str, Any] = {"arrivals": {"kind": "piecewise",
+                                       "schedule": [{"time": 0, "rate": 1},
+                                                    {"time": 5, "rate": 2}]},
+                           "stream": [1, 1, 1, 1]}
+    out = apply_overrides(raw, ["arrivals.schedule[1].rate=3", "arrivals.schedule.0.rate=4",
+                                "stream.schedule=[{time: 2, mix: u-shaped}]"])
+    assert out["arrivals"]["schedule"] == [{"time": 0, "rate": 4}, {"time": 5, "rate": 3}]
+    assert out["stream"] == {"mix": [1, 1, 1, 1], "schedule": [{"time": 2, "mix": "u-shaped"}]}
+    assert raw["arrivals"]["schedule"][1]["rate"] == 2  # the input is not modified
+    with pytest.raises(UserError, match=r"index 2 is out of range for 'arrivals.schedule'"):
+        apply_overrides(raw, ["arrivals.schedule[2].rate=1"])
+    with pytest.raises(UserError, match="'allocator.policy' is not a list or section"):
+        apply_overrides({"allocator": {"policy": "clear"}}, ["allocator.policy.x=1"])
+
+
+def test_override_paths_are_relative_to_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # regression: a relative path given with --set was taken from the scenario's folder
+    sub = tmp_path / "scenarios"
+    sub.mkdir()
+    p = sub / "s.yaml"
+    p.write_text(yaml.safe_dump({**GOOD, "arrivals": {"kind": "trace", "path": "t.txt"}}))
+    monkeypatch.chdir(tmp_path)
+    sc = load_scenario(p, ["pool=mine.parquet"])
+    assert sc.pool.source == "mine.parquet"
+    assert sc.arrivals.kind == "trace" and sc.arrivals.path == str(sub / "t.txt")
+    sc = load_scenario(p, ["arrivals.path=here.txt"])
+    assert sc.arrivals.kind == "trace" and sc.arrivals.path == "here.txt"
