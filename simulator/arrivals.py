@@ -146,7 +146,8 @@ def read_trace(path: str) -> np.ndarray:
     """Timestamps (s) from ``path``, sorted ascending.
 
     Raises:
-        UserError: naming ``arrivals.path``, when missing, unreadable or not numbers >= 0.
+        UserError: naming ``arrivals.path`` (and the line or row of a bad value), when
+            the file is missing, unreadable or holds anything but numbers >= 0.
     """
     p = Path(path)
     where = f"arrivals.path: {p}"
@@ -157,15 +158,35 @@ def read_trace(path: str) -> np.ndarray:
             frame = pl.read_parquet(p) if p.suffix == ".parquet" else pl.read_csv(p)
             if "time" not in frame.columns:
                 raise UserError(f"{where}: needs a 'time' column, has {frame.columns}")
-            times = frame["time"].cast(pl.Float64).to_numpy()
+            col = frame["time"]
+            times = col.cast(pl.Float64, strict=False).to_numpy()
+            label, rows = "column 'time', row", np.arange(1, times.size + 1)
+            shown = col.to_list()
         else:
-            lines = [s.strip() for s in p.read_text().splitlines()]
-            times = np.array([float(s) for s in lines if s and not s.startswith("#")])
-    except (ValueError, OSError, pl.exceptions.PolarsError) as exc:
-        raise UserError(f"{where}: not a list of timestamps ({exc})") from None
-    if times.size == 0 or not np.isfinite(times).all() or (times < 0).any():
-        raise UserError(f"{where}: needs at least one finite timestamp >= 0 (seconds)")
+            numbered = [(i, s.strip()) for i, s in enumerate(p.read_text().splitlines(), 1)]
+            kept = [(i, s) for i, s in numbered if s and not s.startswith("#")]
+            times = np.array([_number(s) for _, s in kept], dtype=np.float64)
+            label, rows = "line", np.array([i for i, _ in kept], dtype=np.int64)
+            shown = [s for _, s in kept]
+    except (OSError, UnicodeDecodeError, pl.exceptions.PolarsError) as exc:
+        raise UserError(f"{where}: not a readable list of timestamps "
+                        f"({type(exc).__name__})") from None
+    bad = ~(np.isfinite(times) & (times >= 0))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise UserError(f"{where}: {label} {rows[k]}: {shown[k]!r} is not a timestamp "
+                        ">= 0 (seconds)")
+    if times.size == 0:
+        raise UserError(f"{where}: no timestamps; it needs at least one (seconds)")
     return np.sort(times)
+
+
+def _number(text: str) -> float:
+    """``text`` as a float, NaN when it is not a number (reported with its line)."""
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 ArrivalFactory = Callable[[object, np.random.Generator], ArrivalGen]

@@ -150,3 +150,32 @@ def test_override_paths_are_relative_to_the_working_directory(
     assert sc.arrivals.kind == "trace" and sc.arrivals.path == str(sub / "t.txt")
     sc = load_scenario(p, ["arrivals.path=here.txt"])
     assert sc.arrivals.kind == "trace" and sc.arrivals.path == "here.txt"
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("t.txt", "0.5\n# note\nabc\n", "t.txt: line 3: 'abc' is not a timestamp >= 0"),
+    ("t.txt", "3\n1\n-1\n", "t.txt: line 3: '-1' is not a timestamp >= 0"),
+    ("t.txt", "\n", "t.txt: no timestamps"),
+    ("t.csv", "time\n1\nx\n", "t.csv: column 'time', row 2: 'x' is not a timestamp"),
+    ("t.csv", "t\n1\n", "t.csv: needs a 'time' column, has ['t']"),
+    ("t.parquet", "garbage", "t.parquet: not a readable list of timestamps"),
+])
+def test_bad_trace_files_name_the_line(tmp_path: Path, name: str, content: str,
+                                       message: str) -> None:
+    # regression: a missing 'time' column was reported twice in one message, and bad
+    # values did not say where they were
+    from simulator.arrivals import read_trace
+
+    (tmp_path / name).write_text(content)
+    with pytest.raises(UserError) as info:
+        read_trace(str(tmp_path / name))
+    text = str(info.value)
+    assert text.startswith("arrivals.path: ") and message in text
+    assert text.count("arrivals.path") == 1
+    assert list(read_trace(_trace(tmp_path, "2\n0.5\n"))) == [0.5, 2.0]
+
+
+def _trace(tmp_path: Path, content: str) -> str:
+    p = tmp_path / "good.txt"
+    p.write_text(content)
+    return str(p)
