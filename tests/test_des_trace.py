@@ -62,3 +62,26 @@ def test_budget_abandons_at_the_tick(tmp_path: Path) -> None:
         ("tick 0", 0.0), ("tick 1", 3.0),
         ("abandon q0", 3.0), ("abandon q1", 3.0), ("abandon q2", 3.0), ("abandon q3", 3.0),
     ]
+
+
+def test_deadline_expires_at_its_time_and_frees_the_queue(tmp_path: Path) -> None:
+    # regression: a queued request past its deadline only expired when a slot freed
+    # (here at t = 10), so its cap returned late and it still counted against
+    # max_queue: q2 was expired as "queue full" at t = 2 behind the stale q1.
+    f = tmp_path / "arrivals.txt"
+    f.write_text("0\n0\n2\n")
+    sc = scenario(arrivals={"kind": "trace", "path": str(f)}, n_queries=3,
+                  allocator={"budget_rate": "unlimited", "period": 1.0},
+                  gpu={"max_seqs": 1, "s0": 0.0, "s1": 1.0, "p0": 0.0, "p1": 0.0,
+                       "max_queue": 1, "deadline": 1.5})
+    trace: list[tuple[str, float]] = []
+    res = run(sc, pool=tiny_pool([[10]]), trace=trace)
+    assert trace == [
+        ("tick 0", 0.0), ("admit q0", 0.0), ("admit q1", 0.0), ("start q0", 0.0),
+        ("tick 1", 1.0), ("expire q1", 1.5),
+        ("tick 2", 2.0), ("admit q2", 2.0), ("expire q2", 3.5),
+        ("leave q0", 10.0),
+    ]
+    q = res.queries
+    assert q["outcome"].to_list() == ["correct", "expired", "expired"]
+    assert q["end_time"].to_list() == [10.0, 1.5, 3.5]

@@ -18,8 +18,13 @@ scheduled per token. Tokens are a fluid: a step in progress is counted fractiona
 With s0 = 0, unlimited S and no prefill every sequence advances at 1 / (s1 n): an
 M/G/1 processor-sharing server of capacity 1 / s1 tokens/s.
 
+Deadlines. A queued request expires at arrival + ``deadline``: the head of the queue's
+deadline is one more scheduled GPU event, so its cap returns to the bank and its queue
+place frees at that moment (a request decided by a tick already past its deadline
+expires at that tick).
+
 Order at one instant: leaves, then prefill completions join decoding, then queued
-requests take free slots (FIFO). A joining event is scheduled at GPU priority, ahead
+requests take free slots (FIFO), then queued requests at their deadline expire. A joining event is scheduled at GPU priority, ahead
 of an allocator tick at the same time (see :mod:`simulator.des.engine`).
 """
 
@@ -102,6 +107,7 @@ class FluidGpu:
         self._advance(t)
         self.queue.extend(entries)
         self._fill(t)
+        self._expire_due(t)
         while len(self.queue) > self.max_queue:
             q = self.queue.pop()[0]
             self.on_expire(q, t, t)
@@ -113,7 +119,7 @@ class FluidGpu:
         queue = self.queue
         while queue and self.n_dec + self.n_pre < self.slots:
             q, g, prefill, arrival = queue.popleft()
-            if t - arrival > self.deadline:
+            if arrival + self.deadline < t:  # decided by a tick after its deadline
                 self.on_expire(q, arrival + self.deadline, t)
                 if self._trace:
                     self.env.log(f"expire q{q}")
@@ -128,6 +134,16 @@ class FluidGpu:
                 self.n_dec += 1
                 heappush(self._dec, (self.v + g, q))
 
+    def _expire_due(self, t: float) -> None:
+        """Queued requests whose deadline is <= ``t`` expire now (the queue is in arrival
+        order, so they are a prefix of it)."""
+        queue = self.queue
+        while queue and queue[0][3] + self.deadline <= t:
+            q = queue.popleft()[0]
+            self.on_expire(q, t, t)
+            if self._trace:
+                self.env.log(f"expire q{q}")
+
     # ---- events ------------------------------------------------------------------
     def _schedule(self) -> None:
         self._gen += 1
@@ -137,6 +153,8 @@ class FluidGpu:
             nxt = self.t + max(self._dec[0][0] - self.v, 0.0) * step
         if self._pre and self._pre[0][0] < nxt:
             nxt = self._pre[0][0]
+        if self.queue and self.queue[0][3] + self.deadline < nxt:  # head's deadline
+            nxt = self.queue[0][3] + self.deadline
         if nxt < math.inf:
             ev = At(self.env, max(nxt, self.env.now), GPU)
             gen = self._gen
@@ -163,6 +181,7 @@ class FluidGpu:
             if self._trace:
                 self.env.log(f"decode q{q}")
         self._fill(t)
+        self._expire_due(t)
         self._schedule()
 
     def close(self, t: float) -> None:
