@@ -39,8 +39,9 @@ def register(sub: Any) -> None:
                    "output.dir, else out/<scenario file name>)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE", help="override a scenario field, repeatable; "
-                   "VALUE is YAML (e.g. --set allocator.budget_rate=500 "
-                   "--set allocator.policy=uniform)")
+                   "VALUE is YAML, list items are indexed with [N] (e.g. --set "
+                   "allocator.budget_rate=500 --set arrivals.schedule[1].rate=3); "
+                   "relative paths are from the working directory")
     p.add_argument("--force", action="store_true",
                    help="replace DIR if it exists and is not empty")
     p.add_argument("--json", action="store_true", help="print summary.json to stdout")
