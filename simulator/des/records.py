@@ -246,9 +246,3 @@ class Occupancy:
         if t > self._k * self.width:
             self._close(t)
         self.spool.flush()
-
-
-def empty_frame(name: str) -> pl.DataFrame:
-    """A zero-row frame of table ``name``."""
-    return pl.DataFrame(schema=SCHEMAS[name])
-
