@@ -198,6 +198,13 @@ def _merge(rollouts: pl.DataFrame, max_tokens: int | None) -> pl.DataFrame:
         r = rollouts.filter(pl.col("id") == qid).row(-1, named=True)
         raise PoolError(f"{r['source']}: column 'benchmark', row {r['row']}: id {qid!r} "
                         "appears under two benchmarks; make ids unique per query")
+    # A rollout cut at its own cap (length == max_tokens) would have kept generating
+    # under the query's larger merged cap (THIP prompts differ by policy), so it stays
+    # "cut at L_max": correct only at t >= L_max (model.md section 1).
+    merged_cap = pl.col("max_tokens").max().over("id")
+    rollouts = rollouts.with_columns(
+        pl.when(pl.col("length") == pl.col("max_tokens")).then(merged_cap)
+        .otherwise(pl.col("length")).alias("length"))
     return rollouts.group_by("id", maintain_order=True).agg(
         pl.col("benchmark").first(),
         pl.col("text").drop_nulls().first(),

@@ -193,3 +193,15 @@ def test_import_groups_rollouts_by_id(tmp_path: Path, rows: list[tuple[int, int,
         k = pool.n_rollouts[i]
         assert list(zip(pool.lengths[i, :k], pool.correct[i, :k], strict=True)) == expected[key]
     assert (pool.max_tokens == max(r[1] for r in rows)).all()
+
+
+def test_rollout_cut_at_its_own_cap_stays_cut_after_merging(tmp_path: Path) -> None:
+    # regression: policies with longer prompts have a smaller response cap; a rollout
+    # cut there (finish_reason=length) used to count as finished below the merged L_max
+    _thip(tmp_path / "A" / "MATH", [_line(1, [880], [True], prompt=120)])
+    _thip(tmp_path / "B" / "MATH", [_line(1, [300], [False], prompt=100)])
+    pool = import_pool([tmp_path])
+    assert int(pool.max_tokens[0]) == 900
+    assert pool.frame["lengths"].to_list() == [[900, 300]]
+    assert pool.accuracy_at(np.array([899.0]))[0] == 0.0
+    assert pool.accuracy_at(np.array([900.0]))[0] == 0.5
