@@ -272,7 +272,7 @@ def load_pool(path: str | os.PathLike[str]) -> Pool:
     p = Path(path)
     if not p.is_file():
         raise PoolError(f"{p}: pool file not found; give a Parquet file made by "
-                        "'clearsim pool import' or use --pool default")
+                        "'clearsim pool import' or the embedded pool 'default'")
     try:
         frame = pl.read_parquet(p)
     except Exception as exc:  # polars raises several types for corrupt files

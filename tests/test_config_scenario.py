@@ -179,3 +179,13 @@ def _trace(tmp_path: Path, content: str) -> str:
     p = tmp_path / "good.txt"
     p.write_text(content)
     return str(p)
+
+
+def test_missing_pool_message_fits_every_command(tmp_path: Path) -> None:
+    # regression: the message told scenario users to pass '--pool default', an option
+    # that 'clearsim run' does not have
+    from simulator.pool import PoolError, load_pool
+
+    with pytest.raises(PoolError) as info:
+        load_pool(tmp_path / "none.parquet")
+    assert "--pool" not in str(info.value) and "'default'" in str(info.value)
