@@ -107,3 +107,14 @@ def test_same_seed_same_bytes(tmp_path: Path, case: tuple[dict[str, Any], Pool])
         outs.append(d)
     for name in ("queries.parquet", "ticks.parquet", "gpu.parquet", "scenario.resolved.yaml"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_scalar_replay_matches_vector_replay() -> None:
+    from simulator.des.replay import replay, replay_one
+
+    pool = tiny_pool([[5, 300], [120, 40]], [[True, False], [False, True]], max_tokens=300)
+    for i in range(2):
+        for r in range(2):
+            for cap in (0, 1, 5, 40, 119, 120, 300):
+                g, c = replay(pool, np.array([i]), np.array([r]), np.array([cap]))
+                assert replay_one(pool, i, r, cap) == (int(g[0]), bool(c[0]))

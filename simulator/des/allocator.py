@@ -32,7 +32,7 @@ from simulator.des.engine import TICK, At, Engine
 from simulator.des.gpu import FluidGpu
 from simulator.des.ledger import Ledger, PoolView
 from simulator.des.records import Block, Spool
-from simulator.des.replay import replay
+from simulator.des.replay import replay, replay_one
 from simulator.des.source import QuerySource
 from simulator.policies import AllocationInput, PolicyFn
 
@@ -180,12 +180,10 @@ class Allocator:
             self.env.log(f"abandon q{q}")
             self._log(k, t, 1, holdings, free, self.lam, 0, 1, 0)
             return
-        r = int(block.rollout[j])
-        length = int(view.pool.lengths[i, r])
-        generated = min(length, cap)
+        generated, correct = replay_one(view.pool, i, int(block.rollout[j]), cap)
         block.cap[j] = cap
         block.generated[j] = generated
-        block.correct[j] = bool(view.pool.correct[i, r]) and length <= cap
+        block.correct[j] = correct
         self.bank.commit(cap)
         self.env.log(f"admit q{q}")
         self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(view.prompt_tokens[i]),

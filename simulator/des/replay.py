@@ -14,7 +14,7 @@ import numpy as np
 
 from simulator.pool import Pool
 
-__all__ = ["pick_rollouts", "replay"]
+__all__ = ["pick_rollouts", "replay", "replay_one"]
 
 
 def pick_rollouts(pool: Pool, index: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -34,3 +34,13 @@ def replay(pool: Pool, index: np.ndarray, rollout: np.ndarray,
     graded = pool.correct[index, rollout]
     generated = np.minimum(length, caps)
     return generated, graded & (length <= caps)
+
+
+def replay_one(pool: Pool, index: int, rollout: int, cap: int) -> tuple[int, bool]:
+    """:func:`replay` for one query (the allocator's one-query fast path).
+
+    Returns:
+        ``(generated, correct)``: tokens g = min(l, cap) and c and l <= cap.
+    """
+    length = int(pool.lengths[index, rollout])
+    return min(length, cap), bool(pool.correct[index, rollout]) and length <= cap
