@@ -16,6 +16,7 @@ import numpy as np
 
 from simulator.errors import UserError
 from simulator.pool import Pool
+from simulator.registry import Registry
 
 __all__ = ["PREDICTORS", "Prediction", "Predictor", "make_predictor", "register_predictor"]
 
@@ -45,19 +46,18 @@ class Predictor(Protocol):
 
 
 PredictorFactory = Callable[..., Predictor]
-PREDICTORS: dict[str, PredictorFactory] = {}
+
+
+def _load_builtins() -> None:
+    import predictors  # noqa: F401  (registers the built-ins)
+
+
+PREDICTORS: Registry[PredictorFactory] = Registry("predictor", load=_load_builtins)
 
 
 def register_predictor(name: str) -> Callable[[PredictorFactory], PredictorFactory]:
     """Decorator: list a predictor factory under ``name`` (the YAML ``kind``)."""
-
-    def deco(factory: PredictorFactory) -> PredictorFactory:
-        if name in PREDICTORS:
-            raise ValueError(f"predictor {name!r} registered twice")
-        PREDICTORS[name] = factory
-        return factory
-
-    return deco
+    return PREDICTORS.register(name)
 
 
 def make_predictor(kind: str, **params: Any) -> Predictor:
@@ -66,12 +66,8 @@ def make_predictor(kind: str, **params: Any) -> Predictor:
     Raises:
         UserError: unknown kind (lists the valid ones) or bad parameters.
     """
-    import predictors as _  # noqa: F401  (registers the built-ins)
-
-    if kind not in PREDICTORS:
-        raise UserError(f"unknown predictor {kind!r}; valid predictors: "
-                        f"{', '.join(sorted(PREDICTORS))}")
+    factory = PREDICTORS.get(kind)
     try:
-        return PREDICTORS[kind](**params)
+        return factory(**params)
     except TypeError as exc:
         raise UserError(f"predictor {kind!r}: {exc}") from None

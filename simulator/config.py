@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from simulator.arrivals import ArrivalSpec
 from simulator.streams import MIXES
@@ -115,6 +122,15 @@ class AllocatorSpec(_Section):
 
         if v not in POLICIES:
             raise ValueError(f"unknown policy {v!r}; valid: {', '.join(sorted(POLICIES))}")
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _known_params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        from simulator.policies import check_params
+
+        if "policy" in info.data:  # else the policy itself was invalid and is reported
+            check_params(info.data["policy"], v)  # raises naming the valid parameters
         return v
 
     @field_validator("budget_rate")

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from predictors.base import Prediction, Predictor
-from simulator.policies import AllocationInput, get_policy
+from simulator.policies import AllocationInput, check_params, get_policy
 from simulator.pool import Pool
 from simulator.seeds import rng_for
 from simulator.streams import sample_stream
@@ -71,7 +71,9 @@ def allocation_input(batch: Pool, pred: Prediction, budget: float) -> Allocation
 def score_batch(batch: Pool, pred: Prediction, budget: float, policy: str,
                 params: Mapping[str, Any] | None = None) -> BatchScore:
     """Allocate ``budget`` tokens over ``batch`` with ``policy`` and score it."""
-    alloc = get_policy(policy)(allocation_input(batch, pred, budget), params or {})
+    fn = get_policy(policy)
+    check_params(policy, params or {})
+    alloc = fn(allocation_input(batch, pred, budget), params or {})
     caps = alloc.caps
     return BatchScore(
         accuracy=float(batch.accuracy_at(caps).mean()),

@@ -104,3 +104,11 @@ def test_paper_effect_on_real_thip_pool(tmp_path: pytest.TempPathFactory) -> Non
     for b in BUDGETS:
         at = _acc_at(frame, b)
         assert max(at.values()) <= at["oracle"] + 1e-12, (b, at)
+
+
+def test_unknown_policy_param_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["frontier", "--n", "20", "--budgets", "256", "--policies", "clear",
+                 "--param", "clear.kapa=2"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "unknown parameter 'kapa' for policy 'clear'" in err
+    assert len(err.splitlines()) == 1

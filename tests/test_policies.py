@@ -107,3 +107,27 @@ def test_bad_inputs_are_rejected() -> None:
         get_policy("clear")(AllocationInput(np.array([0.0]), 10.0), {})
     with pytest.raises(ValueError, match="budget"):
         get_policy("uniform")(AllocationInput(np.array([1.0]), -1.0), {})
+
+
+def test_every_policy_declares_the_params_it_reads() -> None:
+    from simulator.policies import check_params, policy_params
+
+    assert policy_params("clear") == ("alpha", "beta", "kappa", "solver")
+    assert policy_params("uniform") == ()
+    check_params("clear", {"kappa": 2.0})
+    with pytest.raises(UnknownNameError, match="unknown parameter 'kapa'.*valid: alpha"):
+        check_params("clear", {"kapa": 2.0})
+    with pytest.raises(UnknownNameError, match="takes no parameters"):
+        check_params("uniform", {"x": 1})
+
+
+def test_registry_lists_valid_names_and_rejects_duplicates() -> None:
+    from simulator.registry import Registry
+
+    reg: Registry[int] = Registry("widget")
+    reg.register("a")(1)
+    assert reg.get("a") == 1 and "a" in reg and list(reg) == ["a"] and len(reg) == 1
+    with pytest.raises(UnknownNameError, match="unknown widget 'b'; valid widgets: a"):
+        reg.get("b")
+    with pytest.raises(ValueError, match="registered twice"):
+        reg.register("a")(2)

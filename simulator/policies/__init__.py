@@ -17,7 +17,9 @@ from simulator.policies.base import (
     AllocationInput,
     PolicyFn,
     UnknownNameError,
+    check_params,
     get_policy,
+    policy_params,
     register_policy,
 )
 
@@ -27,6 +29,8 @@ __all__ = [
     "AllocationInput",
     "PolicyFn",
     "UnknownNameError",
+    "check_params",
     "get_policy",
+    "policy_params",
     "register_policy",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.errors import UserError
+from simulator.registry import Registry, UnknownNameError
 
 __all__ = [
     "Allocation",
@@ -25,7 +25,9 @@ __all__ = [
     "PolicyFn",
     "POLICIES",
     "UnknownNameError",
+    "check_params",
     "get_policy",
+    "policy_params",
     "register_policy",
 ]
 
@@ -71,26 +73,23 @@ class Allocation:
 
 PolicyFn = Callable[[AllocationInput, Mapping[str, Any]], Allocation]
 
-POLICIES: dict[str, PolicyFn] = {}
+def _load_builtins() -> None:
+    import simulator.policies  # noqa: F401  (registers the built-ins)
 
 
-class UnknownNameError(UserError, KeyError):
-    """A registry lookup failed; the message lists the valid names."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+POLICIES: Registry[PolicyFn] = Registry("policy", "policies", load=_load_builtins)
+_PARAMS: dict[str, tuple[str, ...]] = {}
 
 
-def register_policy(name: str) -> Callable[[PolicyFn], PolicyFn]:
-    """Decorator: list ``fn`` in :data:`POLICIES` under ``name`` (the YAML ``kind``)."""
+def register_policy(name: str, params: tuple[str, ...] = ()) -> Callable[[PolicyFn], PolicyFn]:
+    """Decorator: list ``fn`` in :data:`POLICIES` under ``name`` (the YAML ``kind``).
 
-    def deco(fn: PolicyFn) -> PolicyFn:
-        if name in POLICIES:
-            raise ValueError(f"policy {name!r} registered twice")
-        POLICIES[name] = fn
-        return fn
-
-    return deco
+    Args:
+        name: the registry key.
+        params: the parameter names the policy reads from its ``params`` mapping.
+    """
+    _PARAMS[name] = params
+    return POLICIES.register(name)
 
 
 def get_policy(name: str) -> PolicyFn:
@@ -99,14 +98,27 @@ def get_policy(name: str) -> PolicyFn:
     Raises:
         UnknownNameError: naming the valid policies.
     """
-    from simulator import policies as _  # noqa: F401  (registers the built-ins)
+    return POLICIES.get(name)
 
-    try:
-        return POLICIES[name]
-    except KeyError:
-        raise UnknownNameError(
-            f"unknown policy {name!r}; valid policies: {', '.join(sorted(POLICIES))}"
-        ) from None
+
+def policy_params(name: str) -> tuple[str, ...]:
+    """The parameter names policy ``name`` accepts."""
+    POLICIES.get(name)
+    return _PARAMS[name]
+
+
+def check_params(name: str, params: Mapping[str, Any]) -> None:
+    """Reject parameters that policy ``name`` does not read.
+
+    Raises:
+        UnknownNameError: unknown policy, or an unknown parameter (lists the valid ones).
+    """
+    valid = policy_params(name)
+    for key in params:
+        if key not in valid:
+            raise UnknownNameError(
+                f"unknown parameter {key!r} for policy {name!r}; valid: "
+                f"{', '.join(valid) if valid else 'none (it takes no parameters)'}")
 
 
 def check_input(inp: AllocationInput) -> tuple[np.ndarray, float]:

@@ -134,7 +134,8 @@ class _Demand:
         return caps, funded
 
 
-@register_policy("clear-calibrated")
+@register_policy("clear-calibrated",
+                 params=("min_spread", "spread", "use_solvability", "shrink", "prior_sd"))
 def calibrated(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     """Maximise sum_i q_i Phi((ln t_i - ln T_i) / s_i) subject to sum t_i <= B.
 

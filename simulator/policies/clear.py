@@ -33,7 +33,7 @@ def clear_beta(t: np.ndarray, b: float, params: Mapping[str, Any]) -> float:
     return adaptive_beta(t, b, kappa)
 
 
-@register_policy("clear")
+@register_policy("clear", params=("alpha", "beta", "kappa", "solver"))
 def clear(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     """Maximise sum of shifted-surge utilities under B via one global shadow price.
 

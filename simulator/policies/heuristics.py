@@ -45,7 +45,7 @@ def affine_caps(t: np.ndarray, selected: np.ndarray, b: float, kappa: float) -> 
     return caps
 
 
-@register_policy("clear-heuristic")
+@register_policy("clear-heuristic", params=("kappa", "eta_cut"))
 def clear_heuristic(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     """If eta = (B/N) / mean(T) < eta_cut (0.8), drop queries with T > median(T).
 
@@ -62,7 +62,7 @@ def clear_heuristic(inp: AllocationInput, params: Mapping[str, Any]) -> Allocati
                       info={"eta": eta})
 
 
-@register_policy("clear-cutoff")
+@register_policy("clear-cutoff", params=("kappa",))
 def clear_cutoff(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     """Keep the longest prefix (by ascending T) with sum T <= B; affine rule on it.
 

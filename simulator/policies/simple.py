@@ -43,7 +43,7 @@ def _clip_scale(t: np.ndarray, b: float, lo: float, hi: float) -> np.ndarray:
     return np.clip(s_lo * t, lo, hi)
 
 
-@register_policy("tale")
+@register_policy("tale", params=("t_min", "t_max"))
 def tale(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     """TALE-style: t_i proportional to T_i, renormalised to B, clipped, integerised.
 

@@ -17,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from simulator.errors import UserError
+from simulator.registry import Registry
 from simulator.sweep.cells import CellResult, CellTask, SweepContext, execute
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "SerialExecutor", "make_executor",
@@ -45,17 +46,16 @@ class Executor(Protocol):
 
 
 ExecutorFactory = Callable[[int | None, str | None], Executor]
-EXECUTORS: dict[str, ExecutorFactory] = {}
+def _load_builtins() -> None:
+    import simulator.sweep.executor_ray  # noqa: F401  (registers 'ray')
+
+
+EXECUTORS: Registry[ExecutorFactory] = Registry("executor", load=_load_builtins)
 
 
 def register_executor(name: str) -> Callable[[ExecutorFactory], ExecutorFactory]:
     """Decorator: list an executor factory ``f(workers, address)`` under ``name``."""
-
-    def deco(factory: ExecutorFactory) -> ExecutorFactory:
-        EXECUTORS[name] = factory
-        return factory
-
-    return deco
+    return EXECUTORS.register(name)
 
 
 def make_executor(name: str, workers: int | None = None,
@@ -65,15 +65,12 @@ def make_executor(name: str, workers: int | None = None,
     Raises:
         UserError: unknown name (lists the valid ones), bad workers, or a bad address.
     """
-    import simulator.sweep.executor_ray  # noqa: F401  (registers 'ray')
-
-    if name not in EXECUTORS:
-        raise UserError(f"unknown executor {name!r}; valid: {', '.join(sorted(EXECUTORS))}")
+    factory = EXECUTORS.get(name)
     if workers is not None and workers < 1:
         raise UserError(f"--workers must be >= 1, got {workers}")
     if address is not None and name != "ray":
         raise UserError(f"--address {address!r} is for the ray executor, not {name!r}")
-    return EXECUTORS[name](workers, address)
+    return factory(workers, address)
 
 
 class SerialExecutor:

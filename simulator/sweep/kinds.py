@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from simulator.errors import UserError
 from simulator.pool import Pool
+from simulator.registry import Registry
 from simulator.sweep.grid import set_dotted
 from simulator.sweep.spec import SEED_AXIS, FrontierCell, SweepSpec
 
@@ -46,16 +47,18 @@ class CellKind(Protocol):
         ...
 
 
-KINDS: dict[str, CellKind] = {}
+def _load_builtins() -> None:
+    import simulator.sweep.kind_scenario  # noqa: F401  (registers 'scenario')
+
+
+KINDS: Registry[CellKind] = Registry("sweep kind", load=_load_builtins)
 
 
 def register_kind(name: str) -> Callable[[type[Any]], type[Any]]:
     """Class decorator: register an instance of the class as the kind ``name``."""
 
     def deco(cls: type[Any]) -> type[Any]:
-        if name in KINDS:
-            raise ValueError(f"sweep kind {name!r} registered twice")
-        KINDS[name] = cls()
+        KINDS.register(name)(cls())
         return cls
 
     return deco
@@ -67,11 +70,7 @@ def get_kind(name: str) -> CellKind:
     Raises:
         UserError: unknown kind (lists the valid ones).
     """
-    import simulator.sweep.kind_scenario  # noqa: F401  (registers 'scenario')
-
-    if name not in KINDS:
-        raise UserError(f"unknown sweep kind {name!r}; valid: {', '.join(sorted(KINDS))}")
-    return KINDS[name]
+    return KINDS.get(name)
 
 
 def rebase_paths(coords: Mapping[str, Any], paths: frozenset[str],
