@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from predictors.base import Prediction, register_predictor
+from simulator.errors import UserError
 from simulator.pool import Pool
 
 if TYPE_CHECKING:
@@ -59,6 +60,20 @@ class LearnedPredictor:
         return Prediction(np.maximum(np.exp(mu), 1.0),
                           log_spread=np.full(index.size, self.model.log_spread),
                           solvability=q)
+
+    def held_out(self, pool: Pool) -> Pool:
+        """The queries of ``pool`` the model was not trained on.
+
+        Raises:
+            UserError: every query of ``pool`` was used for training.
+        """
+        from predictors.learned_train import heldout_index
+
+        rows = heldout_index(self.model, pool)
+        if rows.size == 0:
+            raise UserError(f"{self.path}: every query of this pool was used to train the "
+                            "model; there is no held-out query to evaluate on")
+        return pool.subset(rows)
 
 
 @register_predictor("learned")

@@ -112,3 +112,18 @@ def test_unknown_policy_param_is_a_one_line_error(capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err.strip()
     assert code == 2 and "unknown parameter 'kapa' for policy 'clear'" in err
     assert len(err.splitlines()) == 1
+
+
+def test_frontier_with_a_learned_model_on_held_out_queries(
+        tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "model.pt"  # type: ignore[operator]
+    assert main(["predictor", "train", "--pool", "default", "--out", str(model),
+                 "--epochs", "2"]) == 0
+    capsys.readouterr()
+    assert main(["frontier", "--predictor", "learned", "--predictor-param",
+                 f"model={model}", "--held-out", "--n", "100", "--budgets", "256",
+                 "--policies", "uniform,clear", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["policy"] for r in rows] == ["uniform", "clear"]
+    assert main(["frontier", "--held-out", "--n", "10"]) == 2
+    assert "--held-out needs a trained predictor" in capsys.readouterr().err

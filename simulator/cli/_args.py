@@ -56,3 +56,18 @@ def policy_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
                             "e.g. clear.kappa=2")
         out.setdefault(policy, {})[name] = yaml.safe_load(value)
     return out
+
+
+def key_values(items: list[str] | None, option: str) -> dict[str, Any]:
+    """``["model=m.pt", "sigma=0.3"]`` -> {"model": "m.pt", "sigma": 0.3} (YAML values).
+
+    Raises:
+        UserError: an item is not of the form NAME=VALUE.
+    """
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{option} {item!r}: expected NAME=VALUE, e.g. model=model.pt")
+        out[key.strip()] = yaml.safe_load(value)
+    return out

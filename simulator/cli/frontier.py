@@ -9,7 +9,13 @@ from typing import Any
 
 from predictors.base import make_predictor
 from simulator.atomic import atomic_write_parquet
-from simulator.cli._args import float_list, name_list, policy_params, positive_int
+from simulator.cli._args import (
+    float_list,
+    key_values,
+    name_list,
+    policy_params,
+    positive_int,
+)
 from simulator.errors import UserError
 from simulator.frontier import run_frontier
 from simulator.policies import get_policy
@@ -46,6 +52,12 @@ def register(sub: Any) -> None:
                    help="threshold predictor kind; default: %(default)s")
     p.add_argument("--noise", type=float, default=0.3,
                    help="sigma of the noisy-oracle log-normal noise; default: %(default)s")
+    p.add_argument("--predictor-param", action="append", metavar="NAME=VALUE",
+                   help="predictor parameter, repeatable (e.g. model=model.pt for "
+                   "--predictor learned)")
+    p.add_argument("--held-out", action="store_true",
+                   help="with --predictor learned: sample only queries the model was not "
+                   "trained on")
     p.add_argument("--param", action="append", metavar="POLICY.PARAM=VALUE",
                    help="policy parameter, repeatable (e.g. clear.kappa=2)")
     p.add_argument("--seed", type=int, default=0, help="run seed; default: %(default)s")
@@ -73,8 +85,15 @@ def run(args: argparse.Namespace) -> int:
     if args.noise < 0:
         raise UserError(f"--noise must be >= 0, got {args.noise}")
     params: dict[str, Any] = {"sigma": args.noise} if args.predictor == "noisy-oracle" else {}
+    params.update(key_values(args.predictor_param, "--predictor-param"))
     predictor = make_predictor(args.predictor, **params)
     pool = resolve_pool(args.pool)
+    if args.held_out:
+        held_out = getattr(predictor, "held_out", None)
+        if held_out is None:
+            raise UserError(f"--held-out needs a trained predictor (learned), not "
+                            f"{args.predictor!r}")
+        pool = held_out(pool)
     frame = run_frontier(pool, stream, args.n, args.budgets, args.policies, predictor,
                          seed=args.seed, policy_params=policy_params(args.param),
                          stream_name=args.stream)

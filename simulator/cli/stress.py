@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 from tqdm import tqdm
 
 from simulator.atomic import atomic_write_parquet
-from simulator.cli._args import float_list, name_list, policy_params, positive_int
+from simulator.cli._args import float_list, key_values, name_list, policy_params, positive_int
 from simulator.errors import UserError
 from simulator.policies import get_policy
 from simulator.pool_source import resolve_pool
@@ -83,16 +82,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _predictor_params(items: list[str] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"--predictor-param {item!r}: expected NAME=VALUE, e.g. sigma=0.3")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the sweep, write the Parquet table and print the summary."""
     mix_weights(args.stream)
@@ -100,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         get_policy(name)
     if args.compare is not None and len(args.compare) != 2:
         raise UserError("--compare needs exactly two policies, e.g. clear-calibrated,clear")
-    extra = _predictor_params(args.predictor_param)
+    extra = key_values(args.predictor_param, "--predictor-param")
     for s in args.sigmas:   # validate every level before any work
         predictor_settings(args.noise_kind, s, extra)
     pool = resolve_pool(args.pool)
