@@ -23,42 +23,16 @@ from scipy import stats
 
 from predictors.base import make_predictor
 from simulator.frontier import score_batch
+from simulator.policies.oracle import greedy_fill, hull_segments
 from simulator.pool_source import resolve_pool
 from simulator.seeds import rng_for
 from simulator.streams import sample_stream
 
 
 def hull_greedy(curves: np.ndarray, grid: np.ndarray, budget: float) -> np.ndarray:
-    """Caps (tokens) filling each row's concave envelope, best slope first."""
-    segs: list[tuple[float, float, int]] = []
-    xs = np.concatenate(([0.0], grid))
-    for i, row in enumerate(curves):
-        ys = np.concatenate(([0.0], row))
-        hull = [0]
-        for j in range(1, xs.size):
-            while len(hull) >= 2:
-                a, b = hull[-2], hull[-1]
-                if (xs[b] - xs[a]) * (ys[j] - ys[a]) - (ys[b] - ys[a]) * (xs[j] - xs[a]) >= 0:
-                    hull.pop()
-                else:
-                    break
-            hull.append(j)
-        for a, b in zip(hull[:-1], hull[1:], strict=True):
-            if ys[b] > ys[a]:
-                segs.append(((ys[b] - ys[a]) / (xs[b] - xs[a]), xs[b] - xs[a], i))
-    segs.sort(key=lambda s: -s[0])
-    caps = np.zeros(len(curves))
-    blocked = np.zeros(len(curves), dtype=bool)
-    left = budget
-    for _slope, cost, i in segs:
-        if blocked[i]:
-            continue
-        if cost <= left:
-            caps[i] += cost
-            left -= cost
-        else:
-            blocked[i] = True
-    return caps
+    """Caps (tokens) filling each row's concave envelope on ``grid``, best slope first."""
+    segs = [seg for i, row in enumerate(curves) for seg in hull_segments(grid, row, i)]
+    return greedy_fill(segs, len(curves), budget)
 
 
 def main() -> None:

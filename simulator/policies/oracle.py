@@ -19,41 +19,67 @@ import numpy as np
 
 from simulator.policies.base import Allocation, AllocationInput, check_input, register_policy
 
+Segment = tuple[float, float, int]  #: (cost in tokens, gain in accuracy, query index)
 
-def _hull_segments(lengths: np.ndarray, good: np.ndarray) -> list[tuple[float, float, int]]:
-    """Segments (cost in tokens, gain in accuracy, query) of every query's concave hull.
 
-    The hull of the step curve A_i(t) is taken over its corner points (l, A(l)) from
-    (0, 0); each hull edge becomes one segment, to be bought in order per query.
+def upper_hull(xs: np.ndarray, ys: np.ndarray) -> list[int]:
+    """Indices of the upper concave envelope of points sorted by ``xs`` (monotone chain)."""
+    hull = [0]
+    for j in range(1, xs.size):
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            if (xs[b] - xs[a]) * (ys[j] - ys[a]) - (ys[b] - ys[a]) * (xs[j] - xs[a]) >= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(j)
+    return hull
+
+
+def hull_segments(xs: np.ndarray, ys: np.ndarray, query: int) -> list[Segment]:
+    """The rising edges of the envelope of one curve through (0, 0) and (xs, ys)."""
+    px = np.concatenate(([0.0], xs))
+    py = np.concatenate(([0.0], ys))
+    hull = upper_hull(px, py)
+    return [(px[b] - px[a], py[b] - py[a], query)
+            for a, b in zip(hull[:-1], hull[1:], strict=True) if py[b] > py[a]]
+
+
+def greedy_fill(segs: list[Segment], n: int, budget: float) -> np.ndarray:
+    """Buy segments best gain per token first; a query stops at its first misfit.
+
+    Each query's envelope edges have decreasing slope, so the global order respects
+    each query's own order.
+
+    Returns:
+        (n,) caps in tokens, summing to at most ``budget``.
     """
-    segs: list[tuple[float, float, int]] = []
-    n, k = lengths.shape
-    for i in range(n):
+    segs = sorted(segs, key=lambda s: (-s[1] / s[0], s[0], s[2]))
+    caps = np.zeros(n)
+    blocked = np.zeros(n, dtype=bool)
+    left = budget
+    for cost, _gain, i in segs:
+        if blocked[i]:
+            continue
+        if cost <= left:
+            caps[i] += cost
+            left -= cost
+        else:
+            blocked[i] = True  # later edges of i need this one first
+    return caps
+
+
+def _step_curve_segments(lengths: np.ndarray, good: np.ndarray) -> list[Segment]:
+    """Envelope edges of every query's empirical S-curve A_i(t) (padding has length 0)."""
+    segs: list[Segment] = []
+    for i in range(lengths.shape[0]):
         ls = np.sort(lengths[i][good[i]].astype(np.float64))
         if ls.size == 0:
             continue
-        pts_x = np.concatenate(([0.0], np.unique(ls)))
-        pts_y = np.concatenate(([0.0], [np.count_nonzero(ls <= x) for x in pts_x[1:]]))
-        pts_y = pts_y / k_of(lengths[i], good[i], k)
-        hull = [0]
-        for j in range(1, pts_x.size):  # upper hull, monotone chain
-            while len(hull) >= 2:
-                a, b = hull[-2], hull[-1]
-                cross = (pts_x[b] - pts_x[a]) * (pts_y[j] - pts_y[a]) - \
-                        (pts_y[b] - pts_y[a]) * (pts_x[j] - pts_x[a])
-                if cross >= 0:
-                    hull.pop()
-                else:
-                    break
-            hull.append(j)
-        for a, b in zip(hull[:-1], hull[1:], strict=True):
-            segs.append((pts_x[b] - pts_x[a], pts_y[b] - pts_y[a], i))
+        k = max(int(np.count_nonzero(lengths[i] > 0)), 1)
+        xs = np.unique(ls)
+        segs += hull_segments(xs, np.searchsorted(ls, xs, side="right") / k, i)
     return segs
-
-
-def k_of(lengths_row: np.ndarray, good_row: np.ndarray, k: int) -> int:
-    """Rollouts per query: padded rows mark missing rollouts with length 0."""
-    return max(int(np.count_nonzero(lengths_row > 0)), 1)
 
 
 @register_policy("oracle")
@@ -71,18 +97,5 @@ def oracle(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
         caps[order[:n_fit]] = tau[order[:n_fit]]
         return Allocation(caps)
     lengths, good = inp.curves
-    segs = _hull_segments(np.asarray(lengths), np.asarray(good, dtype=bool))
-    # Best gain per token first; a query's hull edges have decreasing slope, so the
-    # global order respects each query's own order.
-    segs.sort(key=lambda s: (-s[1] / s[0], s[0], s[2]))
-    left = b
-    blocked = np.zeros(n, dtype=bool)
-    for cost, _gain, i in segs:
-        if blocked[i]:
-            continue
-        if cost <= left:
-            caps[i] += cost
-            left -= cost
-        else:
-            blocked[i] = True  # later edges of i need this one first
-    return Allocation(caps)
+    segs = _step_curve_segments(np.asarray(lengths), np.asarray(good, dtype=bool))
+    return Allocation(greedy_fill(segs, n, b))
