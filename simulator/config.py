@@ -113,6 +113,10 @@ class AllocatorSpec(_Section):
                           "at most rho * W tokens")
     initial_fill: float = Field(default=0.0, ge=0, le=1, description="bank at t = 0, as a "
                                 "fraction of rho * W")
+    tick_budget: Literal["paced", "bank"] = Field(
+        default="paced", description="budget B of one tick: 'paced' = min(free, pending * "
+        "rho / (arrival rate over the window) + tokens the bank would lose at its cap by the "
+        "next tick); 'bank' = all free tokens (model.md section 5 read literally)")
     params: dict[str, Any] = Field(default_factory=dict, description="policy parameters")
 
     @field_validator("policy")

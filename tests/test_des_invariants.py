@@ -2,11 +2,13 @@
 
 * every arrival has exactly one outcome;
 * no query generates more than its cap, and a correct query generated its rollout;
-* committed tokens never exceed the bank's free tokens, and the bank stays in
-  [0, rho * W];
+* committed tokens never exceed the tick budget, the tick budget never exceeds the
+  bank's free tokens, and the bank stays in [0, rho * W];
 * generated tokens are conserved: the GPU's time-weighted token output equals the
   tokens the queries report;
 * one seed gives byte-identical Parquet files.
+
+Both tick-budget rules (``allocator.tick_budget``: paced, bank) are checked.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,11 +64,12 @@ def small_runs(draw: st.DrawFn) -> tuple[dict[str, Any], Pool]:
     return sections, pool
 
 
+@pytest.mark.parametrize("rule", ["paced", "bank"])
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_runs())
-def test_invariants(case: tuple[dict[str, Any], Pool]) -> None:
+def test_invariants(rule: str, case: tuple[dict[str, Any], Pool]) -> None:
     sections, pool = case
-    sc = scenario(**sections)
+    sc = scenario(**{**sections, "allocator": {**sections["allocator"], "tick_budget": rule}})
     res = run(sc, pool=pool)
     q, ticks = res.queries, res.ticks
     # exactly one outcome per arrival, every arrival present once, in order
@@ -86,20 +90,28 @@ def test_invariants(case: tuple[dict[str, Any], Pool]) -> None:
     assert ticks["pending"].sum() == q.height
     if sc.allocator.budget_rate != "unlimited":
         cap = float(sc.allocator.budget_rate) * sc.allocator.window
+        decided = ticks.filter(ticks["pending"] > 0)
+        assert decided["tick_budget"].is_not_null().all()
+        assert (decided["tick_budget"] <= decided["free_tokens"]).all()
+        assert (decided["committed_tokens"] <= decided["tick_budget"] + 1e-6).all()
         assert (ticks["committed_tokens"] <= ticks["free_tokens"] + 1e-6).all()
         assert (ticks["free_tokens"] >= -1e-6).all()
         assert (ticks["bank"] <= cap * (1 + 1e-9) + 1e-6).all()
+    else:
+        assert ticks["tick_budget"].is_null().all()
     # tokens conserved between the GPU's fluid integral and the per-query records
     total = float(q["tokens_generated"].sum())
     assert np.isclose(float(res.gpu["tokens"].sum()), total, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("rule", ["paced", "bank"])
 @settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(small_runs())
-def test_same_seed_same_bytes(tmp_path: Path, case: tuple[dict[str, Any], Pool]) -> None:
+def test_same_seed_same_bytes(tmp_path: Path, rule: str,
+                              case: tuple[dict[str, Any], Pool]) -> None:
     sections, pool = case
-    sc = scenario(**sections)
+    sc = scenario(**{**sections, "allocator": {**sections["allocator"], "tick_budget": rule}})
     outs = []
     for i in range(2):
         d = tmp_path / f"run{i}"

@@ -2,10 +2,13 @@
 
 Every ``period`` seconds (ticks at t = 0, Delta, 2 Delta, ...) the tick takes the
 queries that arrived since the last tick (arrival time <= now), lets the policy
-allocate the bank's free tokens among them, and:
+allocate the tick budget B among them (``allocator.tick_budget``: ``paced``, the
+default, grants the tick its share of the budget's flow plus what the bank would lose
+at its cap; ``bank`` grants all free tokens, model.md's literal rule; see
+:mod:`simulator.des.pacing`), and:
 
 * floors each cap to whole tokens and clips it to the query's collection cap L_max
-  (no rollout can use more, and the clipped tokens stay free);
+  (no rollout can use more, and the clipped tokens stay free), keeping the sum <= B;
 * admits queries with a cap >= 1 token: their caps are committed in the bank, their
   rollouts are replayed (tokens and correctness fixed now) and they join the GPU in
   arrival order;
@@ -31,6 +34,7 @@ from simulator.des.bank import TokenBank
 from simulator.des.engine import TICK, At, Engine
 from simulator.des.gpu import FluidGpu
 from simulator.des.ledger import Ledger, PoolView
+from simulator.des.pacing import Pacer
 from simulator.des.records import Block, Spool
 from simulator.des.replay import replay, replay_one
 from simulator.des.source import QuerySource
@@ -67,17 +71,20 @@ class Allocator:
         ticks: per-tick records.
         prefill: (p0, p1): prefill seconds = p0 + p1 * prompt_tokens.
         progress: called with the tick time (s) after each tick.
+        pacer: the tick-budget rule, or None for an unlimited budget (B = free = inf).
     """
 
     def __init__(self, env: Engine, period: float, source: QuerySource, bank: TokenBank,
                  gpu: FluidGpu, ledger: Ledger, view: PoolView, policy: PolicyFn | None,
                  params: Mapping[str, Any], ticks: Spool, prefill: tuple[float, float],
-                 progress: Callable[[float], None] | None = None) -> None:
+                 progress: Callable[[float], None] | None = None,
+                 pacer: Pacer | None = None) -> None:
         self.env, self.period, self.source, self.bank = env, period, source, bank
         self.gpu, self.ledger, self.view = gpu, ledger, view
         self.policy, self.params, self.ticks = policy, params, ticks
         self.p0, self.p1 = prefill
         self.progress = progress
+        self.pacer = pacer
         self.lam: float | None = None
         self.n_ticks = 0
 
@@ -103,10 +110,15 @@ class Allocator:
         bank.accrue(t)
         free, holdings = bank.free, bank.holdings
         if not parts:
-            self._log(k, t, 0, holdings, free, None, 0, 0, 0)
+            self._log(k, t, 0, holdings, free, None, None, 0, 0, 0)
             return
+        budget = free
+        if self.pacer is not None:
+            for block, lo, hi in parts:
+                self.pacer.observe(block.time[lo:hi])
+            budget = self.pacer.budget(t, sum(hi - lo for _, lo, hi in parts), free, holdings)
         if len(parts) == 1 and parts[0][2] - parts[0][1] == 1:
-            self._decide_one(k, t, parts[0][0], parts[0][1], free, holdings)
+            self._decide_one(k, t, parts[0][0], parts[0][1], free, holdings, budget)
             return
         cat = (lambda f: f(parts[0])) if len(parts) == 1 else (
             lambda f: np.concatenate([f(p) for p in parts]))
@@ -117,7 +129,7 @@ class Allocator:
             caps = limit.copy()
         else:
             inp = AllocationInput(
-                thresholds=cat(lambda p: p[0].threshold[p[1]:p[2]]), budget=free,
+                thresholds=cat(lambda p: p[0].threshold[p[1]:p[2]]), budget=budget,
                 log_spread=_known(cat(lambda p: p[0].spread[p[1]:p[2]])),
                 solvability=_known(cat(lambda p: p[0].solvability[p[1]:p[2]])),
                 true_tau=view.tau[idx],
@@ -125,7 +137,7 @@ class Allocator:
                 warm_start=self.lam)
             alloc = self.policy(inp, self.params)
             self.lam = alloc.shadow_price
-            caps = integer_caps(np.asarray(alloc.caps, dtype=np.float64), limit, free)
+            caps = integer_caps(np.asarray(alloc.caps, dtype=np.float64), limit, budget)
         rollout = cat(lambda p: p[0].rollout[p[1]:p[2]])
         generated, correct = replay(view.pool, idx, rollout, caps)
         admit = caps >= 1
@@ -151,10 +163,11 @@ class Allocator:
         n_adm = len(entries)
         if entries:
             self.gpu.admit(t, entries)
-        self._log(k, t, idx.size, holdings, free, self.lam, n_adm, idx.size - n_adm, committed)
+        self._log(k, t, idx.size, holdings, free, budget, self.lam, n_adm, idx.size - n_adm,
+                  committed)
 
     def _decide_one(self, k: int, t: float, block: Block, j: int, free: float,
-                    holdings: float) -> None:
+                    holdings: float, budget: float) -> None:
         """The same decision for a single pending query, in scalar form (fast path)."""
         view = self.view
         i = int(block.pool_index[j])
@@ -164,7 +177,7 @@ class Allocator:
         else:
             sl = slice(j, j + 1)
             inp = AllocationInput(
-                thresholds=block.threshold[sl], budget=free,
+                thresholds=block.threshold[sl], budget=budget,
                 log_spread=_known(block.spread[sl]), solvability=_known(block.solvability[sl]),
                 true_tau=view.tau[i:i + 1],
                 curves=(view.pool.lengths[i:i + 1], view.good[i:i + 1]),
@@ -172,13 +185,13 @@ class Allocator:
             alloc = self.policy(inp, self.params)
             self.lam = alloc.shadow_price
             cap = int(integer_caps(np.asarray(alloc.caps, dtype=np.float64),
-                                   view.max_tokens[i:i + 1], free)[0])
+                                   view.max_tokens[i:i + 1], budget)[0])
         block.tick[j] = k
         q = block.q0 + j
         if cap < 1:
             self.ledger.abandoned(block, np.array([j]), t)
             self.env.log(f"abandon q{q}")
-            self._log(k, t, 1, holdings, free, self.lam, 0, 1, 0)
+            self._log(k, t, 1, holdings, free, budget, self.lam, 0, 1, 0)
             return
         generated, correct = replay_one(view.pool, i, int(block.rollout[j]), cap)
         block.cap[j] = cap
@@ -188,7 +201,7 @@ class Allocator:
         self.env.log(f"admit q{q}")
         self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(view.prompt_tokens[i]),
                             float(block.time[j]))])
-        self._log(k, t, 1, holdings, free, self.lam, 1, 0, cap)
+        self._log(k, t, 1, holdings, free, budget, self.lam, 1, 0, cap)
 
     @staticmethod
     def _record(block: Block, lo: int, hi: int, k: int, caps: np.ndarray,
@@ -199,10 +212,11 @@ class Allocator:
         block.correct[lo:hi] = correct & (caps >= 1)
 
     def _log(self, k: int, t: float, pending: int, holdings: float, free: float,
-             lam: float | None, admitted: int, abandoned: int, committed: int) -> None:
+             budget: float | None, lam: float | None, admitted: int, abandoned: int,
+             committed: int) -> None:
         unl = self.bank.unlimited
         self.ticks.append(k, t, pending, None if unl else holdings, None if unl else free,
-                          lam, admitted, abandoned, committed)
+                          None if unl else budget, lam, admitted, abandoned, committed)
 
 
 def _known(a: np.ndarray) -> np.ndarray | None:

@@ -34,7 +34,7 @@ QUERY_SCHEMA: dict[str, pl.DataType] = {
 }
 TICK_SCHEMA: dict[str, pl.DataType] = {
     "tick": I64, "time": F64, "pending": I64, "bank": F64, "free_tokens": F64,
-    "lambda": F64, "admitted": I64, "abandoned": I64, "committed_tokens": I64,
+    "tick_budget": F64, "lambda": F64, "admitted": I64, "abandoned": I64, "committed_tokens": I64,
 }
 GPU_SCHEMA: dict[str, pl.DataType] = {
     "window_start": F64, "window_end": F64, "mean_active": F64, "mean_queued": F64,

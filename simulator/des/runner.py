@@ -28,6 +28,7 @@ from simulator.des.bank import TokenBank
 from simulator.des.engine import Engine
 from simulator.des.gpu import FluidGpu
 from simulator.des.ledger import Ledger, PoolView
+from simulator.des.pacing import Pacer
 from simulator.des.records import MemorySink, Occupancy, ParquetSink, Sink, Spool
 from simulator.des.source import QuerySource
 from simulator.errors import UserError
@@ -117,8 +118,10 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     env = Engine(trace)
     view = PoolView.of(pool)
     source = QuerySource(scenario, pool, view.tier, predictor)
-    bank = TokenBank(None if isinstance(a.budget_rate, str) else float(a.budget_rate),
-                     a.window, a.initial_fill)
+    rate = None if isinstance(a.budget_rate, str) else float(a.budget_rate)
+    bank = TokenBank(rate, a.window, a.initial_fill)
+    pacer = None if rate is None else Pacer(a.tick_budget, rate, a.window, a.period,
+                                            bank.capacity)
     ledger = Ledger(source.blocks, view, bank, sink)
     ticks, gpu_rows = Spool("ticks", sink), Spool("gpu", sink)
     occupancy = Occupancy(scenario.output.gpu_window, gpu_rows)
@@ -127,7 +130,8 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     allocator = Allocator(env, a.period, source, bank, gpu, ledger, view, policy, a.params,
                           ticks, (scenario.gpu.p0, scenario.gpu.p1),
                           progress=None if bar is None else
-                          (lambda t: bar.update(_progress(scenario, source, t) - bar.n)))
+                          (lambda t: bar.update(_progress(scenario, source, t) - bar.n)),
+                          pacer=pacer)
     env.process(allocator.process())
     env.run()
     end = float(env.now)
