@@ -11,10 +11,18 @@ Definitions (per run or per window of arrival time):
   arrival to the last token, so they include the wait for the allocator tick;
 * goodput_per_1k_tokens = correct answers per 1000 generated tokens;
 * correct_within_slo_per_s = correct answers with latency <= SLO, per simulated second.
+
+Every figure is deterministic whatever polars' thread count: counts and token sums
+are integers, quantiles come from a sort, and the mean latency is an exact sum
+(:func:`math.fsum`, correctly rounded, independent of order) divided by the count.
+polars' own float ``mean`` sums in thread-dependent chunks and changed in the last bits
+with ``POLARS_MAX_THREADS``.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -24,7 +32,14 @@ __all__ = ["summarize", "windowed"]
 Frame = pl.DataFrame | pl.LazyFrame
 
 
-def _aggs(slo: float | None) -> list[pl.Expr]:
+def _exact_mean(values: Sequence[float] | None) -> float | None:
+    """Mean of ``values`` from their exact sum (order-independent); None when empty."""
+    return math.fsum(values) / len(values) if values else None
+
+
+def _aggs(slo: float | None, grouped: bool) -> list[pl.Expr]:
+    """The metric expressions; ``mean_latency`` is the list of latencies (s) to average
+    with :func:`_exact_mean` (per group when ``grouped``, else one imploded list)."""
     done = pl.col("outcome").is_in(["correct", "wrong"])
     lat = pl.col("latency").filter(done)
     correct = (pl.col("outcome") == "correct").sum()
@@ -40,7 +55,7 @@ def _aggs(slo: float | None) -> list[pl.Expr]:
         lat.quantile(0.5, "linear").alias("latency_p50"),
         lat.quantile(0.95, "linear").alias("latency_p95"),
         lat.quantile(0.99, "linear").alias("latency_p99"),
-        lat.mean().alias("mean_latency"),
+        (lat if grouped else lat.implode()).alias("mean_latency"),
         pl.when(tokens > 0).then(1000.0 * correct / tokens).otherwise(0.0)
         .alias("goodput_per_1k_tokens"),
     ]
@@ -58,7 +73,8 @@ def summarize(queries: Frame, sim_seconds: float, slo: float | None = None) -> d
         sim_seconds: simulated time span of the run (s).
         slo: latency SLO (s) for ``correct_within_slo_per_s``, or None.
     """
-    row = queries.lazy().select(_aggs(slo)).collect().row(0, named=True)
+    row = queries.lazy().select(_aggs(slo, grouped=False)).collect().row(0, named=True)
+    row["mean_latency"] = _exact_mean(row["mean_latency"])
     if slo is not None:
         hits = row.pop("_correct_within_slo")
         row["correct_within_slo_per_s"] = hits / sim_seconds if sim_seconds > 0 else 0.0
@@ -75,10 +91,13 @@ def windowed(queries: Frame, window_s: float, slo: float | None = None) -> pl.Da
     if not window_s > 0:
         raise ValueError("window_s must be > 0 seconds")
     key = (pl.col("arrival_time") // window_s).cast(pl.Int64).alias("_w")
-    out = (queries.lazy().with_columns(key).group_by("_w").agg(_aggs(slo)).sort("_w")
+    out = (queries.lazy().with_columns(key).group_by("_w").agg(_aggs(slo, grouped=True))
+           .sort("_w")
            .with_columns((pl.col("_w") * window_s).alias("window_start"),
                          ((pl.col("_w") + 1) * window_s).alias("window_end"))
            .drop("_w").collect())
+    means = [_exact_mean(v) for v in out["mean_latency"].to_list()]
+    out = out.with_columns(pl.Series("mean_latency", means, dtype=pl.Float64))
     if slo is not None:
         out = out.with_columns((pl.col("_correct_within_slo") / window_s)
                                .alias("correct_within_slo_per_s")).drop("_correct_within_slo")

@@ -76,9 +76,10 @@ def make_executor(name: str, workers: int | None = None,
 class SerialExecutor:
     """Runs every cell in this process, in order (debugging, tiny sweeps).
 
-    Cells run with this process's thread settings, so a float summed by polars may
-    differ in its last bits from the same cell run by ``local`` or ``ray`` workers
-    (single-threaded); do not mix executors in one store when bits matter.
+    Cells run with this process's thread settings. The built-in kinds give the same
+    bits as ``local`` or ``ray`` workers (single-threaded): run summaries are
+    thread-independent (:mod:`simulator.metrics`) and the frontier kind reduces with
+    numpy. A kind that reduces floats with a thread pool may differ in its last bits.
     """
 
     def start(self) -> None:
@@ -94,10 +95,11 @@ class SerialExecutor:
 
 
 _CTX: SweepContext | None = None
-# Every worker process runs single-threaded, whatever the executor: besides avoiding
-# oversubscription, polars' float reductions (e.g. the mean latency of a run summary) can
-# differ in the last bits with its thread count, and a cell's result must not depend on
-# where it ran.
+# Every worker process runs single-threaded, whatever the executor. This avoids
+# oversubscription: N workers each with a full polars/BLAS thread pool. It is also a
+# guard: the run summary no longer depends on the thread count (simulator.metrics sums
+# latencies exactly), but a kind that reduces floats with a thread pool could still
+# differ in its last bits, and a cell's result must not depend on where it ran.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "POLARS_MAX_THREADS")
 
