@@ -110,13 +110,13 @@ class AllocatorSpec(_Section):
         description="token budget rate rho (tokens/s), or 'unlimited' (every admitted "
         "query gets its collection cap L_max)")
     window: float = Field(default=10.0, gt=0, description="rolling window W (s); the bank holds "
-                          "at most rho * W tokens")
+                          "at most rho * W free tokens")
     initial_fill: float = Field(default=0.0, ge=0, le=1, description="bank at t = 0, as a "
                                 "fraction of rho * W")
-    tick_budget: Literal["paced", "bank"] = Field(
-        default="paced", description="budget B of one tick: 'paced' = min(free, pending * "
-        "rho / (arrival rate over the window) + tokens the bank would lose at its cap by the "
-        "next tick); 'bank' = all free tokens (model.md section 5 read literally)")
+    tick_budget: Literal["bank", "paced"] = Field(
+        default="bank", description="budget B of one tick: 'bank' = all free tokens "
+        "(model.md section 5); 'paced' = min(free, pending * rho / (arrival rate over the "
+        "window) + tokens the bank would lose at its cap by the next tick)")
     params: dict[str, Any] = Field(default_factory=dict, description="policy parameters")
 
     @field_validator("policy")

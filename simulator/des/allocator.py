@@ -116,7 +116,7 @@ class Allocator:
         if self.pacer is not None:
             for block, lo, hi in parts:
                 self.pacer.observe(block.time[lo:hi])
-            budget = self.pacer.budget(t, sum(hi - lo for _, lo, hi in parts), free, holdings)
+            budget = self.pacer.budget(t, sum(hi - lo for _, lo, hi in parts), free)
         if len(parts) == 1 and parts[0][2] - parts[0][1] == 1:
             self._decide_one(k, t, parts[0][0], parts[0][1], free, holdings, budget)
             return

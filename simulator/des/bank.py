@@ -1,16 +1,18 @@
 """The rolling token budget (model.md section 5).
 
 Tokens accrue at ``rate`` rho (tokens/s) into a bank that holds at most
-``rate * window`` tokens. The bank's holdings are split into *free* tokens and
-*reserved* ones (caps committed to admitted queries still running). Committing a cap
-moves tokens free -> reserved; when a query finishes, the ``used`` tokens it
-generated leave the bank and the rest of its cap returns to free.
+``rate * window`` *free* tokens: unspent budget older than about one window is lost.
+Committing a cap moves tokens free -> *reserved* (granted to a running query); when
+the query finishes, the ``used`` tokens it generated are spent and the rest of its cap
+returns to free, again up to the cap (a refund above it is lost, like late accrual).
 
-Accrual stops while ``free + reserved`` is at the cap, so refunds never push the bank
-over it. Accrual is computed lazily from the time of the last change, which is exact
-because holdings only change at ticks and completions.
+Only free tokens count against the cap. Reserved tokens are already granted: if they
+counted, queries that hold their caps for longer than W would fill the bank and stop
+accrual, so the service would receive less than rho tokens/s at low load
+(docs/simulator.md). Accrual is computed lazily from the time of the last change,
+which is exact because free tokens only change at ticks and completions.
 
-Invariant: ``0 <= free`` and ``free + reserved <= rate * window`` (up to rounding).
+Invariant: ``0 <= free <= rate * window`` and ``reserved >= 0`` (up to rounding).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class TokenBank:
     def accrue(self, t: float) -> None:
         """Add rho * (t - last) tokens, up to the capacity (t in s, non-decreasing)."""
         if t > self._t and not self.unlimited:
-            room = self.capacity - self.free - self.reserved
+            room = self.capacity - self.free
             if room > 0:
                 self.free += min(self.rate * (t - self._t), room)
         self._t = max(self._t, t)
@@ -61,4 +63,4 @@ class TokenBank:
         if not self.unlimited:
             self.accrue(t)
             self.reserved -= cap
-            self.free += cap - used
+            self.free = min(self.free + (cap - used), self.capacity)

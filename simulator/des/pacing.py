@@ -2,20 +2,19 @@
 
 ``allocator.tick_budget`` picks the rule:
 
-* ``bank`` - model.md section 5 read literally: B = the bank's free tokens.
-* ``paced`` (default) - B = min(free, n_pending * m_hat + overflow), where
+* ``bank`` (default) - model.md section 5 read literally: B = the bank's free tokens.
+* ``paced`` - B = min(free, n_pending * m_hat + overflow), where
 
   - m_hat = rho / a_hat is the steady-state mean budget per query (tokens), with rho the
     budget rate (tokens/s) and a_hat the arrival rate (queries/s) estimated as the
     arrivals with time in (t - W, t], this tick's batch included, divided by
     span = max(min(t, W), Delta);
-  - overflow = max(0, holdings + rho * Delta - capacity) is what the bank would lose at
+  - overflow = max(0, free + rho * Delta - capacity) is what the bank would lose at
     its cap rho * W before the next tick anyway (use it or lose it).
 
 Why: under the literal rule a tick with few pending queries hands them the whole free
-bank; those tokens stay reserved while the queries decode, so the next ticks find the
-bank nearly empty and abandon queries although the budget is ample (docs/simulator.md).
-Pacing grants each tick its share of the budget's flow instead of its stock.
+bank. Pacing grants each tick its share of the budget's flow instead of its stock, which
+reaches the same accuracy with fewer tokens at low load (docs/simulator.md).
 
 Guards: the span is floored at one period Delta, so at the first tick (t = 0) the batch is
 treated as one period's arrivals. It is 0 only for ``period: 0`` at t = 0, and then B is
@@ -35,13 +34,12 @@ __all__ = ["ArrivalWindow", "Pacer", "paced_budget"]
 TickBudget = Literal["paced", "bank"]
 
 
-def paced_budget(free: float, holdings: float, capacity: float, rate: float, period: float,
+def paced_budget(free: float, capacity: float, rate: float, period: float,
                  n_pending: int, n_window: int, span: float) -> float:
     """The paced tick budget B (tokens); see the module docstring.
 
     Args:
         free: free tokens in the bank.
-        holdings: free + reserved tokens.
         capacity: the bank's cap rho * W (tokens).
         rate: budget rate rho (tokens/s).
         period: tick period Delta (s), 0 for a tick per arrival time.
@@ -53,7 +51,7 @@ def paced_budget(free: float, holdings: float, capacity: float, rate: float, per
     if span <= 0 or n_window <= 0:
         return free
     per_query = rate * span / n_window  # m_hat = rho / a_hat, a_hat = n_window / span
-    overflow = max(0.0, holdings + rate * period - capacity)
+    overflow = max(0.0, free + rate * period - capacity)
     return min(free, n_pending * per_query + overflow)
 
 
@@ -106,10 +104,10 @@ class Pacer:
         if self.rule == "paced":
             self.arrivals.add(times)
 
-    def budget(self, t: float, n_pending: int, free: float, holdings: float) -> float:
+    def budget(self, t: float, n_pending: int, free: float) -> float:
         """B (tokens, <= ``free``) for a tick at ``t`` (s) deciding ``n_pending`` queries."""
         if self.rule == "bank":
             return free
         span = max(min(t, self.arrivals.window), self.period)
-        return paced_budget(free, holdings, self.capacity, self.rate, self.period, n_pending,
+        return paced_budget(free, self.capacity, self.rate, self.period, n_pending,
                             self.arrivals.count(t), span)
