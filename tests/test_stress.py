@@ -42,6 +42,18 @@ def test_cli_end_to_end(tmp_path: Path, small: Pool, capsys: pytest.CaptureFixtu
     assert not list(out.glob("*.tmp*"))
 
 
+def test_cli_json_with_one_seed_is_valid_json(tmp_path: Path, small: Pool,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """One seed has no interval: the JSON says null, not the non-standard NaN."""
+    pool_file = save_pool(small, tmp_path / "pool.parquet")
+    assert main(["stress-noise", "--pool", str(pool_file), "--n", "20", "--sigmas", "0.3",
+                 "--policies", "uniform,clear", "--seeds", "1", "--compare", "clear,uniform",
+                 "--out", str(tmp_path / "run"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out, parse_constant=pytest.fail)
+    rows = doc["summary"] + doc["paired"]
+    assert rows and all(r["half"] is None and r["lo"] is None for r in rows)
+
+
 @pytest.mark.parametrize("extra,message", [
     (["--noise-kind", "rank-swap", "--sigmas", "0,1.5"], "rank-swap level"),
     (["--sigmas", "-0.2"], "must be >= 0"),

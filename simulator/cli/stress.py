@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -104,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
     diff = paired_difference(frame, *args.compare) if args.compare else None
     if args.json:
         out = {"file": str(path), "interval": "95% Student-t over seeds",
-               "summary": summary.to_dicts(),
-               "paired": diff.to_dicts() if diff is not None else None}
-        json.dump(out, sys.stdout, indent=1)
+               "summary": _records(summary),
+               "paired": _records(diff) if diff is not None else None}
+        json.dump(out, sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")
         return 0
     print(format_summary(summary, args.seeds))
@@ -115,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
         print(format_summary(diff, args.seeds, title="paired difference"))
     print(f"\nwrote {path}")
     return 0
+
+
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts, NaN as null: JSON has no NaN, and one seed gives no interval."""
+    return [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+            for row in frame.to_dicts()]
 
 
 def format_summary(summary: pl.DataFrame, seeds: int, title: str = "accuracy") -> str:
