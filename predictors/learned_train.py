@@ -71,8 +71,11 @@ def auc(score: np.ndarray, label: np.ndarray) -> float:
 
 
 def _targets(pool: Pool, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    y = np.log(pool.lengths[rows].astype(np.float64))
-    return y, pool.valid[rows], pool.solvable[rows]
+    """(ln length (ln tokens; 0 at padding), valid-rollout mask, solvable) of ``rows``."""
+    valid = pool.valid[rows]
+    # Padding of a pool with fewer rollouts on some queries is 0 tokens: no ln(0).
+    y = np.log(np.where(valid, pool.lengths[rows], 1).astype(np.float64))
+    return y, valid, pool.solvable[rows]
 
 
 def train(pool: Pool, epochs: int = 30, seed: int = 0, test_frac: float = 0.2,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +183,35 @@ def test_real_math500_rollouts(tmp_path: Path) -> None:
         acc = dict(zip(f["policy"], f["accuracy"], strict=True))
         assert acc["clear"] > acc["uniform"] + 0.1
 
+
+
+def test_ragged_pool_trains_without_log_of_padding() -> None:
+    """Queries with fewer rollouts are padded with 0 tokens; ln(0) must not be taken."""
+    pool = text_pool(60, seed=4)
+    ragged = pool.frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 2 == 0).then(pl.col("lengths").list.head(2))
+        .otherwise(pl.col("lengths")).alias("lengths"),
+        pl.when(pl.int_range(pl.len()) % 2 == 0).then(pl.col("correct").list.head(2))
+        .otherwise(pl.col("correct")).alias("correct"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = train(Pool.from_frame(ragged), **SMALL)
+    assert model.metrics["rollouts"] < 4 * model.metrics["queries"]
+    assert all(np.isfinite(model.metrics[k]) for k in ("r2", "mae", "spread"))
+
+
+def test_failed_save_keeps_the_old_model_and_leaves_no_temporary(
+        model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "m.pt"
+    target.write_bytes(model_path.read_bytes())
+    model = load_model(model_path)
+
+    def broken(obj: object, f: str) -> None:
+        Path(f).write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(model, target)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+    assert target.read_bytes() == model_path.read_bytes()
