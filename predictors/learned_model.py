@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from predictors.learned_features import FeatureConfig
+from simulator.atomic import atomic_write
 from simulator.errors import UserError
 
 __all__ = ["FORMAT", "LearnedModel", "Net", "load_model", "save_model"]
@@ -90,9 +91,8 @@ class LearnedModel:
 
 
 def save_model(model: LearnedModel, path: str | os.PathLike[str]) -> Path:
-    """Write ``model`` atomically (temporary file, then rename). Returns the path."""
+    """Write ``model`` atomically (unique temporary file, then rename). Returns the path."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     data: dict[str, Any] = {
         "format": FORMAT,
         "features": model.features.to_dict(),
@@ -107,10 +107,7 @@ def save_model(model: LearnedModel, path: str | os.PathLike[str]) -> Path:
         "seed": model.seed,
         "test_frac": model.test_frac,
     }
-    tmp = p.with_name(p.name + ".tmp")
-    torch.save(data, tmp)
-    os.replace(tmp, p)
-    return p
+    return atomic_write(p, lambda tmp: torch.save(data, tmp))
 
 
 def load_model(path: str | os.PathLike[str]) -> LearnedModel:
