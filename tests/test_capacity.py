@@ -77,6 +77,16 @@ def test_bounds_infeasible_probes_and_integers() -> None:
             capacity_search(BASE, "arrivals.rate", parse_slos(text), lo, hi, fake_run)
 
 
+def test_explicit_direction_contradicted_by_the_ends_is_an_error() -> None:
+    """lo passes and hi misses: with --direction min the old search said 'no value meets'."""
+    slo = parse_slos("latency_p95<=30")
+    with pytest.raises(UserError, match="--direction min: arrivals.rate = 1 meets the SLOs "
+                       "but 40 does not.*use --direction max or auto"):
+        capacity_search(BASE, "arrivals.rate", slo, 1.0, 40.0, fake_run, direction="min")
+    ok = capacity_search(BASE, "arrivals.rate", slo, 1.0, 40.0, fake_run, direction="max")
+    assert ok.answer is not None and ok.answer <= 15.0
+
+
 def test_cli_on_a_tiny_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scenario = write_scenario(tmp_path, n_queries=150)
     # more arrivals share the same token budget rate: fewer tokens per query

@@ -132,7 +132,8 @@ def capacity_search(scenario: Scenario, param: str, slos: Sequence[Slo], lo: flo
         report: called with each probe as it finishes.
 
     Raises:
-        UserError: a bad range, path or value, or an SLO naming an unknown metric.
+        UserError: a bad range, path or value, an SLO naming an unknown metric, or an
+            explicit ``direction`` that the two end probes contradict.
     """
     if not lo < hi:
         raise UserError(f"--lo must be < --hi (got {lo:g} and {hi:g})")
@@ -166,6 +167,11 @@ def capacity_search(scenario: Scenario, param: str, slos: Sequence[Slo], lo: flo
     out.direction = direction
     good, bad = (lo, hi) if direction == "max" else (hi, lo)
     good_ok, bad_ok = (lo_ok, hi_ok) if direction == "max" else (hi_ok, lo_ok)
+    if bad_ok and not good_ok:  # feasibility runs the other way: the answer is not None
+        other = "min" if direction == "max" else "max"
+        raise UserError(f"--direction {direction}: {param} = {bad:g} meets the SLOs but "
+                        f"{good:g} does not, so feasibility runs the other way; use "
+                        f"--direction {other} or auto")
     if not good_ok:
         return out  # nothing in range meets the SLOs (given monotone feasibility)
     if bad_ok:
