@@ -1,9 +1,10 @@
 """The per-policy summary table: the figures of each run's ``summary.json``.
 
 The simulator's ``summary.json`` is the authority. A figure it lacks is computed from
-the run's queries with the same definitions (model.md section 7): accuracy = correct /
-arrivals, tokens per query = generated tokens / arrivals, latency quantiles over
-completed queries, goodput = correct answers per 1,000 generated tokens.
+the run's queries by the simulator's own :func:`simulator.metrics.summarize`
+(model.md section 7): accuracy = correct / arrivals, tokens per query = generated
+tokens / arrivals, latency quantiles over completed queries (s), goodput = correct
+answers per 1,000 generated tokens.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import polars as pl
 
-from reports.aggregate import COMPLETED
+from simulator.metrics import summarize
 
 __all__ = ["COLUMNS", "Column", "from_queries", "summary_frame"]
 
@@ -42,24 +42,14 @@ COLUMNS = (
 
 
 def from_queries(queries: pl.DataFrame) -> dict[str, float]:
-    """The summary figures of one run computed from its query rows."""
-    n = queries.height
-    correct = int((queries["outcome"] == "correct").sum())
-    tokens = float(queries["tokens_generated"].cast(pl.Float64).sum())
-    lat = queries.filter(pl.col("outcome").is_in(COMPLETED))["latency"].drop_nulls()
-    q = (np.quantile(lat.to_numpy(), [0.5, 0.95, 0.99]) if lat.len()
-         else np.full(3, np.nan))
-    return {
-        "arrivals": float(n),
-        "accuracy": correct / n if n else float("nan"),
-        "tokens_per_query": tokens / n if n else float("nan"),
-        "abandonment_rate": float((queries["outcome"] == "abandoned").sum()) / n
-        if n else float("nan"),
-        "latency_p50": float(q[0]),
-        "latency_p95": float(q[1]),
-        "latency_p99": float(q[2]),
-        "goodput_per_1k_tokens": correct / tokens * 1000.0 if tokens else float("nan"),
-    }
+    """The :data:`COLUMNS` figures of one run computed from its query rows.
+
+    :func:`simulator.metrics.summarize` computes them, the same code that writes
+    ``summary.json``; undefined figures (no arrivals, nothing completed) are NaN.
+    """
+    figures = summarize(queries, sim_seconds=0.0)
+    return {c.key: float("nan") if figures.get(c.key) is None else float(figures[c.key])
+            for c in COLUMNS}
 
 
 def _number(value: Any) -> float | None:

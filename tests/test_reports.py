@@ -123,6 +123,21 @@ def test_summary_prefers_summary_json_and_fills_gaps() -> None:
     assert table["tokens_per_query"][0] == pytest.approx(540 / 4)
 
 
+def test_summary_from_queries_is_the_simulators_summary() -> None:
+    """One definition: a run with no tokens generated has goodput 0, as summary.json says
+    (the report's own copy of the formulas gave NaN); empty runs are NaN, not errors."""
+    from simulator.metrics import summarize
+
+    q = _queries()
+    expected = summarize(q, 0.0)
+    assert from_queries(q) == {k: pytest.approx(expected[k]) for k in from_queries(q)}
+    idle = q.with_columns(outcome=pl.lit("abandoned"), tokens_generated=pl.lit(0))
+    assert from_queries(idle)["goodput_per_1k_tokens"] == 0.0
+    assert math.isnan(from_queries(idle)["latency_p95"])
+    empty = from_queries(q.head(0))
+    assert empty["arrivals"] == 0 and math.isnan(empty["accuracy"])
+
+
 def test_noise_band_is_a_t_interval() -> None:
     frame = pl.DataFrame({"policy": ["c"] * 3 + ["u"], "sigma": [0.5] * 4,
                           "budget": [256.0] * 4, "seed": [0, 1, 2, 0],
