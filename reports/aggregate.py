@@ -90,12 +90,17 @@ def windowed_lambda(ticks: pl.DataFrame, width: float) -> pl.DataFrame:
 def windowed_gpu(gpu: pl.DataFrame, width: float) -> pl.DataFrame:
     """Time-weighted mean GPU busy fraction per policy and window.
 
+    Each ``gpu.parquet`` window counts in the report window holding its midpoint: the
+    simulator's windows (``output.gpu_window``, 10 s by default) may be wider than
+    ``width``, and their start would plot a 10 s mean half a window early.
+
     Returns:
         columns policy, t (s), busy_fraction in [0, 1].
     """
     dur = (pl.col("window_end") - pl.col("window_start")).clip(lower_bound=0.0)
-    return (gpu.with_columns(dur.alias("dur"))
-            .group_by("policy", _window("window_start", width), maintain_order=True)
+    mid = ((pl.col("window_start") + pl.col("window_end")) / 2).alias("mid")
+    return (gpu.with_columns(dur.alias("dur"), mid)
+            .group_by("policy", _window("mid", width), maintain_order=True)
             .agg(((pl.col("busy_fraction") * pl.col("dur")).sum()
                   / pl.col("dur").sum()).alias("busy_fraction"))
             .filter(pl.col("busy_fraction").is_finite())

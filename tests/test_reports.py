@@ -88,6 +88,15 @@ def test_windowed_lambda_drops_null_and_gpu_is_time_weighted() -> None:
     assert agg.windowed_gpu(gpu, 10.0)["busy_fraction"][0] == pytest.approx(0.6)
 
 
+def test_windowed_gpu_places_wide_windows_at_their_middle() -> None:
+    """10 s GPU windows in a 1 s report grid: plotted at 5.5 and 15.5 s, not 0.5 and 10.5."""
+    gpu = pl.DataFrame({"policy": ["a", "a"], "window_start": [0.0, 10.0],
+                        "window_end": [10.0, 20.0], "busy_fraction": [0.2, 0.9]})
+    out = agg.windowed_gpu(gpu, 1.0)
+    assert out["t"].to_list() == [5.5, 15.5]
+    assert out["busy_fraction"].to_list() == pytest.approx([0.2, 0.9])
+
+
 def test_latency_quantiles_only_completed() -> None:
     q = agg.latency_quantiles(_queries(), n=5)
     a = q.filter(pl.col("policy") == "a")
