@@ -8,6 +8,7 @@ the caller decides the stream (common random numbers across policies).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -70,4 +71,24 @@ def make_predictor(kind: str, **params: Any) -> Predictor:
     try:
         return factory(**params)
     except TypeError as exc:
-        raise UserError(f"predictor {kind!r}: {exc}") from None
+        raise UserError(f"predictor {kind!r}: {_param_problem(factory, params) or exc}") from None
+
+
+def _param_problem(factory: PredictorFactory, params: dict[str, Any]) -> str | None:
+    """An unknown or missing parameter, said in the user's terms (None if neither)."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return None
+    names = [n for n, p in sig.parameters.items()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = [k for k in params if k not in names]
+    if unknown and not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+        return (f"unknown parameter {unknown[0]!r}; valid: "
+                f"{', '.join(names) if names else 'none (it takes no parameters)'}")
+    missing = [n for n in names if n not in params
+               and sig.parameters[n].default is inspect.Parameter.empty]
+    if missing:
+        return (f"needs parameter {missing[0]!r} (predictor.params.{missing[0]} in a "
+                f"scenario, --predictor-param {missing[0]}=VALUE on the command line)")
+    return None

@@ -58,8 +58,10 @@ def within_spread(pool: Pool) -> float:
 
 
 def _check(name: str, value: float, lo: float = 0.0, hi: float = np.inf) -> None:
+    bound = f">= {lo}" if hi == np.inf else f"in [{lo}, {hi}]"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise UserError(f"predictor.{name} must be a number {bound}, got {value!r}")
     if not (np.isfinite(value) and lo <= value <= hi):
-        bound = f">= {lo}" if hi == np.inf else f"in [{lo}, {hi}]"
         raise UserError(f"predictor.{name} must be {bound}, got {value}")
 
 
