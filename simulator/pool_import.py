@@ -191,13 +191,18 @@ def _merge(rollouts: pl.DataFrame, max_tokens: int | None) -> pl.DataFrame:
         raise PoolError(f"{r['source']}: column 'length', row {r['row']}: length "
                         f"{r['length']} exceeds the cap max_tokens={r['max_tokens']}; "
                         "raise --max-tokens to the collection cap")
-    mixed = rollouts.group_by("id").agg(pl.col("benchmark").n_unique().alias("n"))
+    mixed = rollouts.group_by("id", maintain_order=True).agg(
+        pl.col("benchmark").n_unique().alias("n"))
     mixed = mixed.filter(pl.col("n") > 1)
     if mixed.height:
         qid = mixed["id"][0]
-        r = rollouts.filter(pl.col("id") == qid).row(-1, named=True)
+        rows = rollouts.filter(pl.col("id") == qid)
+        r = rows.row(-1, named=True)
+        names = ", ".join(sorted(set(rows["benchmark"].to_list())))
         raise PoolError(f"{r['source']}: column 'benchmark', row {r['row']}: id {qid!r} "
-                        "appears under two benchmarks; make ids unique per query")
+                        f"appears under benchmarks {names}; ids must be unique across "
+                        f"benchmarks: prefix them (e.g. '{r['benchmark']}/{qid}'), or "
+                        "import THIP generation.jsonl files, whose ids are prefixed")
     # A rollout cut at its own cap (length == max_tokens) would have kept generating
     # under the query's larger merged cap (THIP prompts differ by policy), so it stays
     # "cut at L_max": correct only at t >= L_max (model.md section 1).
