@@ -89,7 +89,7 @@ def plan_sweep(spec: SweepSpec, root: Path, source: str = "<memory>") -> SweepPl
         try:
             kind.build(base, {path: first[path]}, 0, root)
         except UserError as exc:
-            raise UserError(f"{source}: axis {path!r}: {exc}") from None
+            raise UserError(f"{source}: {_culprit(kind, base, root, path, exc)}: {exc}") from None
     cells = expand(axes, spec.crn_axes)
     configs: dict[str, Any] = {}
     for cell in cells:
@@ -102,6 +102,16 @@ def plan_sweep(spec: SweepSpec, root: Path, source: str = "<memory>") -> SweepPl
     store = Path(spec.store)
     return SweepPlan(spec, source, root, base, cells, configs,
                      store if store.is_absolute() else root / store)
+
+
+def _culprit(kind: Any, base: Any, root: Path, path: str, exc: UserError) -> str:
+    """'base' when the base alone fails the same way, else the axis."""
+    try:
+        kind.build(base, {}, 0, root)
+    except UserError as base_exc:
+        if str(base_exc) == str(exc):
+            return "base"
+    return f"axis {path!r}"
 
 
 def _spec_error(exc: ValidationError) -> str:
