@@ -11,14 +11,16 @@ from simulator.cli._args import positive_int
 
 EXAMPLE = """\
 examples:
-  clearsim capacity scenarios/balanced.yaml --slo "latency_p95<=30,accuracy>=0.5" \\
-      --param arrivals.rate
+  clearsim capacity scenarios/balanced.yaml --slo "latency_p95<=20,accuracy>=0.3" \\
+      --param arrivals.rate --lo 2 --hi 40
   clearsim capacity scenarios/balanced.yaml --slo "accuracy>=0.45" \\
       --param allocator.budget_rate --lo 100 --hi 20000 --direction min
 
 Each probe is one simulation of the scenario with PARAM set, all with the scenario's
 seed (common random numbers). Feasibility is assumed monotone in PARAM. SLO metrics are
-the keys of the run's summary.json (latency in s, rates per arrival).
+the keys of the run's summary.json (latency in s, rates per arrival). With a fixed
+budget_rate, a lower arrival rate means more tokens per query and so longer answers:
+latency can rise as the rate falls, so pick --lo where the SLOs hold.
 """
 
 
