@@ -71,3 +71,110 @@ def key_values(items: list[str] | None, option: str) -> dict[str, Any]:
             raise UserError(f"{option} {item!r}: expected NAME=VALUE, e.g. model=model.pt")
         out[key.strip()] = yaml.safe_load(value)
     return out
+
+
+def fmt_metric(value: float | None, spec: str, unit: str = "") -> str:
+    """``value`` formatted with ``spec`` (and ``unit``), or '-' when undefined (None).
+
+    Rates over arrivals are undefined with zero arrivals, latencies with no completion.
+    """
+    return "-" if value is None else f"{value:{spec}}{unit}"
+
+
+def seed(text: str) -> int:
+    """argparse type: a seed, a whole number >= 0 (numpy's SeedSequence needs it)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a seed >= 0, got {v}")
+    return v
+
+
+def stream(text: str) -> str | list[float]:
+    """A ``--stream`` value: a mix name, or four comma-separated tier weights.
+
+    Raises:
+        UserError: unknown mix name or bad weights (lists the valid ones).
+    """
+    from simulator.streams import mix_weights
+
+    value: str | list[float] = text
+    if "," in text:
+        try:
+            value = [float(v) for v in text.split(",")]
+        except ValueError:
+            raise UserError(f"--stream {text!r}: expected a mix name or four numbers, "
+                            "e.g. balanced or 1,1,1,1") from None
+    try:
+        mix_weights(value)
+    except UserError as exc:
+        raise UserError(f"--stream {text!r}: {exc}") from None
+    return value
+
+
+def check_policy_params(policies: list[str], params: dict[str, dict[str, Any]]) -> None:
+    """Validate ``--policies`` and ``--param`` before any work.
+
+    Raises:
+        UserError: an unknown policy, a ``--param`` for a policy that is not run, an
+            unknown parameter or a bad value (e.g. clear.kappa=-2), naming the option.
+    """
+    import numpy as np
+
+    from simulator.policies import AllocationInput, check_params, get_policy
+
+    for name in policies:
+        get_policy(name)
+    unknown = sorted(set(params) - set(policies))
+    if unknown:
+        raise UserError(f"--param for {', '.join(unknown)}: not among --policies "
+                        f"({', '.join(policies)}); add it there or fix the name")
+    for name, values in params.items():
+        check_params(name, values)
+        probe = AllocationInput(np.array([100.0, 200.0]), 300.0, true_tau=np.array([1.0, 2.0]))
+        try:  # the policies validate their values when they allocate
+            get_policy(name)(probe, values)
+        except (ValueError, TypeError) as exc:
+            shown = ", ".join(f"{name}.{k}={v}" for k, v in values.items())
+            raise UserError(f"--param {shown}: {exc}") from None
+
+
+def output_file(path: str, option: str, example: str) -> str:
+    """Refuse an output file path that is an existing folder or lies under a file.
+
+    Args:
+        path: the path given.
+        option: the option's name, for the message.
+        example: a file name to suggest inside the folder (e.g. ``pool.parquet``).
+
+    Raises:
+        UserError: naming ``option`` and the fix.
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{option} {path}: is a folder; give a file name, "
+                        f"e.g. {p / example}")
+    for parent in p.parents:
+        if parent.exists() and not parent.is_dir():
+            raise UserError(f"{option} {path}: {parent} is a file, not a folder")
+    return path
+
+
+def output_dir(path: str, option: str) -> str:
+    """Refuse an output folder path that is an existing file (or lies under one).
+
+    Raises:
+        UserError: naming ``option`` and the fix.
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    for q in (p, *p.parents):
+        if q.exists() and not q.is_dir():
+            raise UserError(f"{option} {path}: {q} exists and is not a folder; "
+                            "choose another path")
+    return path

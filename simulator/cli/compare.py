@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from simulator.cli._args import name_list, policy_params
+from simulator.cli._args import fmt_metric, name_list, policy_params
 from simulator.errors import UserError
 
 DEFAULT_POLICIES = "uniform,tale,clear,clear-calibrated,oracle"
@@ -94,9 +94,10 @@ def run(args: argparse.Namespace) -> int:
         result = run_to_dir(scenario, out / policy, force=args.force, policy=policy,
                             params=params.get(policy, own), pool=pool, progress=True)
         s = result.summary
-        sys.stderr.write(f"  accuracy {s['accuracy']:.3f}, abandoned "
-                         f"{s['abandonment_rate']:.3f}, {s['tokens_per_query']:.0f} "
-                         f"tokens/query ({time.perf_counter() - t0:.1f} s)\n")
+        sys.stderr.write(f"  accuracy {fmt_metric(s['accuracy'], '.3f')}, abandoned "
+                         f"{fmt_metric(s['abandonment_rate'], '.3f')}, "
+                         f"{fmt_metric(s['tokens_per_query'], '.0f')} tokens/query "
+                         f"({time.perf_counter() - t0:.1f} s)\n")
         run_dirs.append(out / policy)
     sys.stderr.write("clearsim compare: writing the report\n")
     built = build_report(run_dirs, out / "report.html", png=not args.no_png)

@@ -10,17 +10,19 @@ from typing import Any
 from predictors.base import make_predictor
 from simulator.atomic import atomic_write_parquet
 from simulator.cli._args import (
+    check_policy_params,
     float_list,
     key_values,
     name_list,
+    output_file,
     policy_params,
     positive_int,
+    seed,
+    stream,
 )
 from simulator.errors import UserError
 from simulator.frontier import run_frontier
-from simulator.policies import get_policy
 from simulator.pool_source import resolve_pool
-from simulator.streams import mix_weights
 
 DEFAULT_POLICIES = "uniform,tale,clear-heuristic,clear-cutoff,clear,oracle"
 
@@ -34,6 +36,9 @@ def register(sub: Any) -> None:
         "every policy allocate B = mean_budget * N tokens. Accuracy is the expected "
         "accuracy over each query's rollouts. All policies see the same queries and "
         "the same predictor noise.",
+        epilog="examples: 'clearsim frontier', 'clearsim frontier --pool thip.parquet "
+        "--budgets 128,256 --out out/frontier.parquet', 'clearsim frontier --stream "
+        "1,1,0,2 --param clear.kappa=2'",
     )
     p.add_argument("--pool", default="default",
                    help="'default' (embedded synthetic pool) or a pool Parquet file "
@@ -60,28 +65,20 @@ def register(sub: Any) -> None:
                    "trained on")
     p.add_argument("--param", action="append", metavar="POLICY.PARAM=VALUE",
                    help="policy parameter, repeatable (e.g. clear.kappa=2)")
-    p.add_argument("--seed", type=int, default=0, help="run seed; default: %(default)s")
+    p.add_argument("--seed", type=seed, default=0, help="run seed; default: %(default)s")
     p.add_argument("--json", action="store_true",
                    help="print a JSON list of rows instead of a table")
     p.add_argument("--out", metavar="FILE.parquet", help="also write the rows as Parquet")
     p.set_defaults(func=run)
 
 
-def _stream(text: str) -> str | list[float]:
-    if "," in text:
-        try:
-            return [float(v) for v in text.split(",")]
-        except ValueError:
-            raise UserError(f"--stream {text!r}: expected a mix name or four numbers") from None
-    return text
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the frontier and print it."""
-    stream = _stream(args.stream)
-    mix_weights(stream)
-    for name in args.policies:
-        get_policy(name)
+    mix = stream(args.stream)
+    params_by_policy = policy_params(args.param)
+    check_policy_params(args.policies, params_by_policy)
+    if args.out:
+        output_file(args.out, "--out", "frontier.parquet")
     if args.noise < 0:
         raise UserError(f"--noise must be >= 0, got {args.noise}")
     params: dict[str, Any] = {"sigma": args.noise} if args.predictor == "noisy-oracle" else {}
@@ -94,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--held-out needs a trained predictor (learned), not "
                             f"{args.predictor!r}")
         pool = held_out(pool)
-    frame = run_frontier(pool, stream, args.n, args.budgets, args.policies, predictor,
-                         seed=args.seed, policy_params=policy_params(args.param),
+    frame = run_frontier(pool, mix, args.n, args.budgets, args.policies, predictor,
+                         seed=args.seed, policy_params=params_by_policy,
                          stream_name=args.stream)
     if args.out:
         atomic_write_parquet(frame, args.out)

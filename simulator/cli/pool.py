@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from simulator.cli._args import positive_int
+from simulator.cli._args import output_file, positive_int, seed
 from simulator.pool import save_pool
 from simulator.pool_import import import_pool
 from simulator.pool_source import resolve_pool
@@ -61,7 +61,7 @@ def register(sub: Any) -> None:
     ins.add_argument("pool", nargs="?", default="default", metavar="POOL",
                      help="a pool Parquet file or 'default' (the embedded synthetic "
                      "pool); default: %(default)s")
-    ins.add_argument("--seed", type=int, default=0,
+    ins.add_argument("--seed", type=seed, default=0,
                      help="seed of the default pool; default: %(default)s")
     ins.add_argument("--json", action="store_true", help="print the summary as JSON")
     ins.set_defaults(func=run_inspect)
@@ -69,6 +69,7 @@ def register(sub: Any) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     """Import, validate and write the pool; print a one-line confirmation."""
+    output_file(args.output, "-o", "pool.parquet")
     pool = import_pool(args.sources, benchmark=args.benchmark, max_tokens=args.max_tokens)
     path = save_pool(pool, args.output)
     k = pool.n_rollouts

@@ -11,8 +11,17 @@ import math
 import sys
 from typing import Any
 
-from simulator.cli._args import positive_int
+from simulator.cli._args import output_file, positive_int, seed
 from simulator.pool_source import resolve_pool
+
+EXAMPLE = """\
+examples:
+  clearsim pool import ../shared/data/rollouts/thip-qwen7b-rl/raw/*/MATH -o m500.parquet
+  clearsim predictor train --pool m500.parquet --out m500.pt
+  clearsim predictor evaluate --pool m500.parquet --model m500.pt
+  clearsim frontier --pool m500.parquet --predictor learned \\
+      --predictor-param model=m500.pt --held-out
+"""
 
 METRICS = (("r2", "R^2 of held-out ln(length)"),
            ("mae", "MAE of ln(length) (ln tokens)"),
@@ -28,7 +37,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("predictor", help="train or evaluate the learned threshold predictor",
                        description="A small torch MLP regressing ln(length) of every "
                        "rollout (MSE) from hashed text n-grams, benchmark, level and "
-                       "prompt tokens, with a solvability head. See docs/predictors.md.")
+                       "prompt tokens, with a solvability head. See docs/predictors.md.",
+                       epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     cmds = p.add_subparsers(dest="predictor_command", metavar="ACTION")
     cmds.required = True
     t = cmds.add_parser("train", help="train on a pool and save MODEL.pt",
@@ -39,7 +49,7 @@ def register(sub: Any) -> None:
                    help="'default' or a pool Parquet file; default: %(default)s")
     t.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
     t.add_argument("--epochs", type=positive_int, default=30, help="default: %(default)s")
-    t.add_argument("--seed", type=int, default=0, help="split and training seed; "
+    t.add_argument("--seed", type=seed, default=0, help="split and training seed; "
                    "default: %(default)s")
     t.add_argument("--test-frac", type=float, default=0.2,
                    help="share of queries held out; default: %(default)s")
@@ -75,6 +85,7 @@ def run_train(args: argparse.Namespace) -> int:
     from predictors.learned_model import save_model
     from predictors.learned_train import train
 
+    output_file(args.out, "--out", "model.pt")
     pool = resolve_pool(args.pool)
     model = train(pool, epochs=args.epochs, seed=args.seed, test_frac=args.test_frac)
     path = save_model(model, args.out)
@@ -85,10 +96,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Load a model and print its figures on the pool's unseen queries."""
+    from predictors.learned_features import check_pool
     from predictors.learned_model import load_model
     from predictors.learned_train import evaluate
 
     model = load_model(args.model)
     pool = resolve_pool(args.pool)
+    check_pool(model.features, pool, args.model)  # names the model file in the error
     _print(evaluate(model, pool), args.json, f"{args.model} on {args.pool} (unseen queries):")
     return 0

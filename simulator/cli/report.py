@@ -12,15 +12,18 @@ def register(sub: Any) -> None:
     """Add the ``report`` subcommand."""
     p = sub.add_parser(
         "report",
-        help="build an offline HTML report (and PNGs) from runs, frontier or stress outputs",
+        help="build an offline HTML report (and PNGs) from runs, frontier, stress or "
+        "sweep outputs",
         description="Read run directories ('clearsim run'), folders of runs ('clearsim "
-        "compare'), frontier tables ('clearsim frontier --out') and stress-noise outputs, "
-        "and write one self-contained HTML file that works offline, with every chart "
+        "compare'), frontier tables ('clearsim frontier --out'), stress-noise outputs and "
+        "sweep stores ('clearsim sweep'), and write one self-contained HTML file that works offline, with every chart "
         "also saved as PNG beside it. Reads files only.",
+        epilog="examples: 'clearsim report out/demo --out out/demo/report.html', "
+        "'clearsim report out/frontier.parquet out/stress --out out/batch.html'",
     )
     p.add_argument("inputs", nargs="+", metavar="RUN_DIR_OR_FILE",
-                   help="run directory, folder of runs, frontier .parquet or stress-noise "
-                   "output")
+                   help="run directory, folder of runs, frontier .parquet, stress-noise "
+                   "output or sweep store")
     p.add_argument("--out", default="report.html", metavar="FILE.html",
                    help="the HTML file to write; PNGs go beside it; default: %(default)s")
     p.add_argument("--no-png", action="store_true", help="skip the PNG files")
@@ -31,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
     """Build the report and print where it is."""
     # altair and vl-convert load only when a report is built, not on every CLI start.
     from reports.build import build_report
+    from simulator.cli._args import output_file
 
+    output_file(args.out, "--out", "report.html")
     sys.stderr.write(f"clearsim report: reading {len(args.inputs)} input(s)\n")
     built = build_report(args.inputs, Path(args.out), png=not args.no_png)
     size_mb = built.html.stat().st_size / 1e6

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from simulator.cli._args import fmt_metric
+
 EXAMPLE = """\
 examples:
   clearsim run scenarios/balanced.yaml
@@ -65,20 +67,12 @@ def _run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(
             f"{out}: {s['arrivals']} arrivals over {s['sim_seconds']:.1f} s, "
-            f"policy {s['policy']}: accuracy {_fmt(s['accuracy'], '.3f')}, abandoned "
-            f"{_fmt(s['abandonment_rate'], '.3f')}, expired {_fmt(s['expiry_rate'], '.3f')}, "
-            f"{_fmt(s['tokens_per_query'], '.0f')} tokens/query, "
-            f"latency p50 {_fmt(s['latency_p50'], '.2f', ' s')} "
+            f"policy {s['policy']}: accuracy {fmt_metric(s['accuracy'], '.3f')}, abandoned "
+            f"{fmt_metric(s['abandonment_rate'], '.3f')}, expired {fmt_metric(s['expiry_rate'], '.3f')}, "
+            f"{fmt_metric(s['tokens_per_query'], '.0f')} tokens/query, "
+            f"latency p50 {fmt_metric(s['latency_p50'], '.2f', ' s')} "
             f"({s['wall_seconds']:.2f} s wall)\n")
     return 0
-
-
-def _fmt(value: float | None, spec: str, unit: str = "") -> str:
-    """``value`` formatted with ``spec`` (and ``unit``), or '-' when undefined (None).
-
-    Rates over arrivals are undefined with zero arrivals, latencies with no completion.
-    """
-    return "-" if value is None else f"{value:{spec}}{unit}"
 
 
 def _schema(args: argparse.Namespace) -> int:

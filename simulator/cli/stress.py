@@ -13,11 +13,18 @@ import polars as pl
 from tqdm import tqdm
 
 from simulator.atomic import atomic_write_parquet
-from simulator.cli._args import float_list, key_values, name_list, policy_params, positive_int
+from simulator.cli._args import (
+    check_policy_params,
+    float_list,
+    key_values,
+    name_list,
+    output_dir,
+    policy_params,
+    positive_int,
+    stream,
+)
 from simulator.errors import UserError
-from simulator.policies import get_policy
 from simulator.pool_source import resolve_pool
-from simulator.streams import mix_weights
 from simulator.stress import (
     NOISE_KINDS,
     paired_difference,
@@ -52,11 +59,15 @@ def register(sub: Any) -> None:
         "B = budget * N from the same prediction (common random numbers). Writes "
         "DIR/stress.parquet (one row per policy, sigma, budget, seed) and prints the mean "
         "and a 95% Student-t interval over seeds.",
+        epilog="example: 'clearsim stress-noise --budgets 256 --seeds 10 --compare "
+        "clear-calibrated,clear --out out/stress'",
     )
     p.add_argument("--pool", default="default",
-                   help="'default' (embedded synthetic pool) or a pool Parquet file")
+                   help="'default' (embedded synthetic pool) or a pool Parquet file; "
+                   "default: %(default)s")
     p.add_argument("--stream", default="balanced",
-                   help="balanced, mostly-easy, mostly-hard or u-shaped; default: %(default)s")
+                   help="balanced, mostly-easy, mostly-hard, u-shaped, or four tier "
+                   "weights 'w1,w2,w3,w4'; default: %(default)s")
     p.add_argument("--n", type=positive_int, default=500,
                    help="queries per batch; default: %(default)s")
     p.add_argument("--budgets", type=float_list, default=float_list("256"),
@@ -85,9 +96,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep, write the Parquet table and print the summary."""
-    mix_weights(args.stream)
-    for name in args.policies:
-        get_policy(name)
+    mix = stream(args.stream)
+    params = policy_params(args.param)
+    check_policy_params(args.policies, params)
+    output_dir(args.out, "--out")
     if args.compare is not None and len(args.compare) != 2:
         raise UserError("--compare needs exactly two policies, e.g. clear-calibrated,clear")
     extra = key_values(args.predictor_param, "--predictor-param")
@@ -97,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
     cells = args.seeds * len(args.sigmas)
     with tqdm(total=cells, desc="stress-noise", unit="cell",
               disable=not sys.stderr.isatty()) as bar:
-        frame = run_stress(pool, args.stream, args.n, args.budgets, args.sigmas,
+        frame = run_stress(pool, mix, args.n, args.budgets, args.sigmas,
                            args.policies, range(args.seeds), args.noise_kind,
-                           policy_params(args.param), extra, progress=bar.update)
+                           params, extra, progress=bar.update, stream_name=args.stream)
     path = atomic_write_parquet(frame, Path(args.out) / "stress.parquet")
     summary = summarise(frame)
     diff = paired_difference(frame, *args.compare) if args.compare else None
@@ -139,8 +151,9 @@ def format_summary(summary: pl.DataFrame, seeds: int, title: str = "accuracy") -
             cells = []
             for p in policies:
                 r = sub.filter((pl.col("sigma") == s) & (pl.col("policy") == p))
-                cells.append(f"{r['mean'][0]:>{w - 9}.4f} ±{r['half'][0]:<7.4f}" if r.height
-                             else " " * w)
+                half = r["half"][0] if r.height else None
+                pm = "n/a    " if half is None or half != half else f"{half:<7.4f}"  # 1 seed
+                cells.append(f"{r['mean'][0]:>{w - 9}.4f} ±{pm}" if r.height else " " * w)
             lines.append(f"{s:>7g}" + "".join(cells))
         lines.append("")
     return "\n".join(lines).rstrip()

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from simulator.cli._args import positive_int
 from simulator.errors import UserError
 
 EXAMPLE = """\
-examples:
+examples (sweeps/*.yaml are yours to write; docs/sweeps.md has two to copy):
   clearsim sweep sweeps/frontier.yaml --workers 8
   clearsim sweep sweeps/frontier.yaml --resume            # after a crash or kill
   clearsim sweep sweeps/rates.yaml --executor ray --address 10.0.0.5:6379
@@ -69,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("sweep run: give the sweep file")
         return _run(args.path, args)
     if args.path is not None:
-        raise UserError(f"sweep: unexpected argument {args.path!r}; use 'clearsim sweep "
-                        "SWEEP.yaml' or 'clearsim sweep status STORE'")
+        raise UserError(f"sweep: {args.target!r} is not an action (run, status); use "
+                        "'clearsim sweep SWEEP.yaml', 'clearsim sweep run SWEEP.yaml' or "
+                        "'clearsim sweep status STORE'")
     return _run(args.target, args)
 
 
@@ -80,14 +83,22 @@ def _run(path: str, args: argparse.Namespace) -> int:
     plan = load_sweep(path)
     out = run_sweep(plan, args.executor, args.workers, args.resume, args.address,
                     progress=False if args.no_progress else None)
-    sys.stdout.write(f"{plan.store}: {out.total} cells: {out.skipped} already done, "
+    store = _shown(plan.store)
+    sys.stdout.write(f"{store}: {out.total} cells: {out.skipped} already done, "
                      f"{out.done} finished now, {out.failed} failed, {out.pending} "
                      "pending\n")
     if out.failed or out.pending:
-        sys.stdout.write(f"see 'clearsim sweep status {plan.store}'; rerun with --resume "
+        sys.stdout.write(f"see 'clearsim sweep status {store}'; rerun with --resume "
                          "to retry the failed and pending cells\n")
         return 1
     return 0
+
+
+def _shown(path: Path) -> str:
+    """``path`` without ``..`` detours: relative to the working directory when inside it."""
+    full = os.path.normpath(os.path.abspath(path))
+    rel = os.path.relpath(full)
+    return full if rel.startswith("..") else rel
 
 
 def _status(path: str, as_json: bool) -> int:
