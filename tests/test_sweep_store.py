@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from simulator.cli.main import main
 from simulator.errors import UserError
+from simulator.policies import Allocation, AllocationInput, register_policy
 from simulator.sweep import Store, load_store, load_sweep, run_sweep
 from tests.sweep_helpers import write_scenario, write_sweep
 
@@ -20,10 +23,21 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
+@register_policy("test-fails-on-large-batches", params=("x",))
+def _fails_on_large_batches(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
+    """Uniform, but x < 0 raises once a batch has more than the validation probe's 2."""
+    if float(params.get("x", 0.0)) < 0 and inp.thresholds.size > 2:
+        raise ValueError("kappa must be > 0 (test policy)")
+    return Allocation(np.full(inp.thresholds.size, inp.budget / max(inp.thresholds.size, 1)))
+
+
 def test_failed_cell_is_recorded_and_others_go_on(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    sweep = write_sweep(tmp_path, axes={"policy_params.kappa": [1.0, -5.0, 2.0]},
-                        seeds=[0, 1])
+    # A failure only at run time (the up-front parameter check passes): the cell is
+    # recorded as failed and the others go on.
+    sweep = write_sweep(tmp_path, axes={"policy_params.x": [1.0, -5.0, 2.0]}, seeds=[0, 1],
+                        base={"pool": "default", "stream": "balanced", "n": 50,
+                              "mean_budget": 256, "policy": "test-fails-on-large-batches"})
     code, out, _ = _cli(capsys, "sweep", str(sweep), "--executor", "serial")
     assert code == 1 and "4 finished now, 2 failed" in out
     store = Store(tmp_path / "store")
@@ -31,7 +45,7 @@ def test_failed_cell_is_recorded_and_others_go_on(tmp_path: Path,
     assert (st.done, st.failed, st.pending) == (4, 2, 0)
     assert all("kappa must be > 0" in err for _, _, err in st.failures)
     record = json.loads(next((tmp_path / "store" / "failed").glob("*.json")).read_text())
-    assert record["coords"]["policy_params.kappa"] == -5.0 and "Traceback" in record["traceback"]
+    assert record["coords"]["policy_params.x"] == -5.0 and "Traceback" in record["traceback"]
 
     code, out, _ = _cli(capsys, "sweep", "status", str(tmp_path / "store"))
     assert code == 0 and "6 cells: 4 done, 2 failed, 0 pending" in out
@@ -41,7 +55,7 @@ def test_failed_cell_is_recorded_and_others_go_on(tmp_path: Path,
     out2 = run_sweep(load_sweep(sweep), "serial", resume=True, progress=False)
     assert (out2.skipped, out2.done, out2.failed) == (4, 0, 2)
     frame = load_store(tmp_path / "store")
-    assert frame.columns == ["cell_id", "policy_params.kappa", "seed", "cell_seed",
+    assert frame.columns == ["cell_id", "policy_params.x", "seed", "cell_seed",
                              "accuracy", "tokens_per_query", "abandonment_rate",
                              "wall_seconds"]
     assert frame["cell_id"].to_list() == sorted(frame["cell_id"].to_list())
@@ -83,6 +97,7 @@ def test_store_holds_one_sweep(tmp_path: Path) -> None:
     ({"axes": {"policy": []}}, "axis 'policy': empty list"),
     ({"axes": {"policy": ["uniform", "nope"]}}, "unknown policy 'nope'"),
     ({"axes": {"mean_budget": [64, -1]}}, "mean_budget: Input should be greater than"),
+    ({"axes": {"policy_params.kappa": [1.0, -5.0]}}, "policy_params: clear: kappa must be > 0"),
     ({"axes": {"policy": ["clear"]}, "crn_axes": ["seed"]}, "crn_axes: 'seed' is not an axis"),
     ({"axes": {"policy": ["clear"]}, "extra": 1}, "extra: unknown key"),
     ({"kind": "scenario", "base": "tiny.yaml", "axes": {"arrivals.rat": [1.0]}},

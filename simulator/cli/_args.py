@@ -121,9 +121,7 @@ def check_policy_params(policies: list[str], params: dict[str, dict[str, Any]]) 
         UserError: an unknown policy, a ``--param`` for a policy that is not run, an
             unknown parameter or a bad value (e.g. clear.kappa=-2), naming the option.
     """
-    import numpy as np
-
-    from simulator.policies import AllocationInput, check_params, get_policy
+    from simulator.policies import check_params, get_policy
 
     for name in policies:
         get_policy(name)
@@ -132,11 +130,9 @@ def check_policy_params(policies: list[str], params: dict[str, dict[str, Any]]) 
         raise UserError(f"--param for {', '.join(unknown)}: not among --policies "
                         f"({', '.join(policies)}); add it there or fix the name")
     for name, values in params.items():
-        check_params(name, values)
-        probe = AllocationInput(np.array([100.0, 200.0]), 300.0, true_tau=np.array([1.0, 2.0]))
-        try:  # the policies validate their values when they allocate
-            get_policy(name)(probe, values)
-        except (ValueError, TypeError) as exc:
+        try:
+            check_params(name, values)
+        except UserError as exc:
             shown = ", ".join(f"{name}.{k}={v}" for k, v in values.items())
             raise UserError(f"--param {shown}: {exc}") from None
 

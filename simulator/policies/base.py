@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.errors import UserError
 from simulator.registry import Registry, UnknownNameError
 
 __all__ = [
@@ -108,10 +109,14 @@ def policy_params(name: str) -> tuple[str, ...]:
 
 
 def check_params(name: str, params: Mapping[str, Any]) -> None:
-    """Reject parameters that policy ``name`` does not read.
+    """Reject parameters that policy ``name`` does not read, or bad values of them.
+
+    Values are checked by letting the policy allocate a two-query probe, since each
+    policy validates its own parameters when it allocates.
 
     Raises:
         UnknownNameError: unknown policy, or an unknown parameter (lists the valid ones).
+        UserError: a bad value (e.g. ``clear: kappa must be > 0``).
     """
     valid = policy_params(name)
     for key in params:
@@ -119,6 +124,12 @@ def check_params(name: str, params: Mapping[str, Any]) -> None:
             raise UnknownNameError(
                 f"unknown parameter {key!r} for policy {name!r}; valid: "
                 f"{', '.join(valid) if valid else 'none (it takes no parameters)'}")
+    probe = AllocationInput(np.array([100.0, 200.0]), 300.0, log_spread=np.full(2, 0.3),
+                            solvability=np.ones(2), true_tau=np.array([100.0, 200.0]))
+    try:
+        POLICIES.get(name)(probe, params)
+    except (ValueError, TypeError) as exc:
+        raise UserError(str(exc)) from None
 
 
 def check_input(inp: AllocationInput) -> tuple[np.ndarray, float]:

@@ -107,7 +107,7 @@ class FrontierKind:
               root: Path) -> tuple[FrontierCell, int]:
         """The validated :class:`FrontierCell` and its seed."""
         from predictors.base import make_predictor
-        from simulator.policies import get_policy
+        from simulator.policies import check_params, get_policy
         from simulator.streams import mix_weights
 
         raw: dict[str, Any] = dict(base)
@@ -124,6 +124,10 @@ class FrontierKind:
         except UserError as exc:
             field = "stream" if "stream" in str(exc) else "policy"
             raise UserError(f"{field}: {exc}") from None
+        try:
+            check_params(cell.policy, cell.policy_params)
+        except UserError as exc:
+            raise UserError(f"policy_params: {exc}") from None
         make_predictor(cell.predictor.kind, **cell.predictor.params)
         return cell, seed
 
