@@ -36,7 +36,9 @@ def test_cli_end_to_end(tmp_path: Path, small: Pool, capsys: pytest.CaptureFixtu
     assert frame.height == 2 * 2 * 2 * 3
     assert set(frame["noise_kind"]) == {"difficulty"} and set(frame["stream"]) == {"balanced"}
     assert len(doc["summary"]) == 8 and len(doc["paired"]) == 4
-    assert main(argv) == 0
+    assert main(argv) == 2  # the earlier results are not overwritten silently
+    assert "exists; use --force" in capsys.readouterr().err
+    assert main([*argv, "--force"]) == 0
     text = capsys.readouterr().out
     assert "95% t-interval over 3 seeds" in text and "budget=800" in text
     assert not list(out.glob("*.tmp*"))

@@ -90,6 +90,8 @@ def register(sub: Any) -> None:
                    help="also print the paired per-seed difference A - B")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="output directory (stress.parquet is written atomically)")
+    p.add_argument("--force", action="store_true",
+                   help="replace DIR/stress.parquet if it exists")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
@@ -100,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
     params = policy_params(args.param)
     check_policy_params(args.policies, params)
     output_dir(args.out, "--out")
+    target = Path(args.out) / "stress.parquet"
+    if target.exists() and not args.force:
+        raise UserError(f"--out {args.out}: {target} exists; use --force to replace it "
+                        "or choose another folder")
     if args.compare is not None and len(args.compare) != 2:
         raise UserError("--compare needs exactly two policies, e.g. clear-calibrated,clear")
     extra = key_values(args.predictor_param, "--predictor-param")
@@ -112,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         frame = run_stress(pool, mix, args.n, args.budgets, args.sigmas,
                            args.policies, range(args.seeds), args.noise_kind,
                            params, extra, progress=bar.update, stream_name=args.stream)
-    path = atomic_write_parquet(frame, Path(args.out) / "stress.parquet")
+    path = atomic_write_parquet(frame, target)
     summary = summarise(frame)
     diff = paired_difference(frame, *args.compare) if args.compare else None
     if args.json:
