@@ -33,7 +33,8 @@ def pareto_chart(points: pl.DataFrame, policies: Sequence[str]) -> alt.Chart:
     """
     chart = alt.Chart(points).mark_line(point=alt.OverlayMarkDef(size=45),
                                         strokeWidth=2).encode(
-        x=alt.X("tokens_per_query:Q", title="Tokens generated per query"),
+        x=alt.X("tokens_per_query:Q", title="Tokens generated per query",
+                axis=alt.Axis(tickCount=6, labelFlush=False)),
         y=alt.Y("accuracy:Q", title="Accuracy (fraction correct)"),
         color=policy_color(policies),
         order=alt.Order("mean_budget:Q"),
