@@ -228,6 +228,34 @@ def parse_scenario(raw: Mapping[str, Any], overrides: Sequence[str] = ()) -> Sce
         raise UserError(format_error(exc)) from None
 
 
+def read_yaml_mapping(path: Path, what: str, shape: str, empty_ok: bool = False
+                      ) -> dict[str, Any]:
+    """The YAML mapping in ``path`` (a scenario or sweep file).
+
+    Args:
+        path: the file.
+        what: its kind in messages, e.g. ``"sweep file"``.
+        shape: the message when the document is not a mapping.
+        empty_ok: an empty file is an empty mapping (else an error).
+
+    Raises:
+        UserError: missing file, bad YAML (with the line), or not a mapping.
+    """
+    if not path.is_file():
+        raise UserError(f"{path}: {what} not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{path}: not valid YAML{where}") from None
+    if raw is None and empty_ok:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: {shape}")
+    return raw
+
+
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """Read, override and validate the scenario YAML at ``path``.
 
@@ -235,18 +263,9 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
         UserError: missing/unreadable file, bad YAML, or an invalid scenario.
     """
     p = Path(path)
-    if not p.is_file():
-        raise UserError(f"{p}: scenario file not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UserError(f"{p}: not valid YAML{where}") from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise UserError(f"{p}: a scenario is a mapping of sections (pool, stream, ...)")
+    raw = read_yaml_mapping(p, "scenario file",
+                            "a scenario is a mapping of sections (pool, stream, ...)",
+                            empty_ok=True)
     raw.setdefault("name", p.stem)
     # Paths in the file are relative to the file; paths given with --set to the cwd.
     data = apply_overrides(_rebase(raw, p.resolve().parent), overrides)

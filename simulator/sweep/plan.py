@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from simulator.errors import UserError
+from simulator.scenario_io import read_yaml_mapping
 from simulator.sweep.cells import SweepContext, pool_bytes
 from simulator.sweep.grid import Cell, axis_dtype, canonical, expand
 from simulator.sweep.kinds import CellKind, get_kind
@@ -130,16 +130,8 @@ def load_sweep(path: str | Path) -> SweepPlan:
         UserError: missing file, bad YAML, or an invalid sweep (one line).
     """
     p = Path(path)
-    if not p.is_file():
-        raise UserError(f"{p}: sweep file not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise UserError(f"{p}: not valid YAML"
-                        + (f" at line {mark.line + 1}" if mark is not None else "")) from None
-    if not isinstance(raw, dict):
-        raise UserError(f"{p}: a sweep file is a mapping (kind, base, axes, seeds, store)")
+    raw = read_yaml_mapping(p, "sweep file",
+                            "a sweep file is a mapping (kind, base, axes, seeds, store)")
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
