@@ -174,3 +174,22 @@ def output_dir(path: str, option: str) -> str:
             raise UserError(f"{option} {path}: {q} exists and is not a folder; "
                             "choose another path")
     return path
+
+
+def add_batch_options(p: argparse.ArgumentParser, budgets: str, policies: str) -> None:
+    """The options every batch experiment shares: --pool, --stream, --n, --budgets,
+    --policies and --param (frontier, stress-noise)."""
+    p.add_argument("--pool", default="default",
+                   help="'default' (embedded synthetic pool) or a pool Parquet file "
+                   "(see 'clearsim pool import'); default: %(default)s")
+    p.add_argument("--stream", default="balanced",
+                   help="balanced, mostly-easy, mostly-hard, u-shaped, or four tier "
+                   "weights 'w1,w2,w3,w4'; default: %(default)s")
+    p.add_argument("--n", type=positive_int, default=500,
+                   help="queries in each batch; default: %(default)s")
+    p.add_argument("--budgets", type=float_list, default=float_list(budgets),
+                   help=f"mean budgets per query in tokens, comma-separated; default: {budgets}")
+    p.add_argument("--policies", type=name_list, default=name_list(policies),
+                   help=f"comma-separated policies; default: {policies}")
+    p.add_argument("--param", action="append", metavar="POLICY.PARAM=VALUE",
+                   help="policy parameter, repeatable (e.g. clear.kappa=2)")

@@ -10,13 +10,11 @@ from typing import Any
 from predictors.base import make_predictor
 from simulator.atomic import atomic_write_parquet
 from simulator.cli._args import (
+    add_batch_options,
     check_policy_params,
-    float_list,
     key_values,
-    name_list,
     output_file,
     policy_params,
-    positive_int,
     seed,
     stream,
 )
@@ -40,19 +38,7 @@ def register(sub: Any) -> None:
         "--budgets 128,256 --out out/frontier.parquet', 'clearsim frontier --stream "
         "1,1,0,2 --param clear.kappa=2'",
     )
-    p.add_argument("--pool", default="default",
-                   help="'default' (embedded synthetic pool) or a pool Parquet file "
-                   "(see 'clearsim pool import'); default: %(default)s")
-    p.add_argument("--stream", default="balanced",
-                   help="balanced, mostly-easy, mostly-hard, u-shaped, or four tier "
-                   "weights 'w1,w2,w3,w4'; default: %(default)s")
-    p.add_argument("--n", type=positive_int, default=500,
-                   help="queries in the batch; default: %(default)s")
-    p.add_argument("--budgets", type=float_list, default=float_list("64,128,256,512,1024,2048"),
-                   help="mean budgets per query in tokens, comma-separated; "
-                   "default: 64,128,256,512,1024,2048")
-    p.add_argument("--policies", type=name_list, default=name_list(DEFAULT_POLICIES),
-                   help=f"comma-separated policies; default: {DEFAULT_POLICIES}")
+    add_batch_options(p, "64,128,256,512,1024,2048", DEFAULT_POLICIES)
     p.add_argument("--predictor", default="noisy-oracle",
                    help="threshold predictor kind; default: %(default)s")
     p.add_argument("--noise", type=float, default=0.3,
@@ -63,8 +49,6 @@ def register(sub: Any) -> None:
     p.add_argument("--held-out", action="store_true",
                    help="with --predictor learned: sample only queries the model was not "
                    "trained on")
-    p.add_argument("--param", action="append", metavar="POLICY.PARAM=VALUE",
-                   help="policy parameter, repeatable (e.g. clear.kappa=2)")
     p.add_argument("--seed", type=seed, default=0, help="run seed; default: %(default)s")
     p.add_argument("--json", action="store_true",
                    help="print a JSON list of rows instead of a table")

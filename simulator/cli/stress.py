@@ -14,8 +14,8 @@ from tqdm import tqdm
 
 from simulator.atomic import atomic_write_parquet
 from simulator.cli._args import (
+    add_batch_options,
     check_policy_params,
-    float_list,
     key_values,
     name_list,
     output_dir,
@@ -62,16 +62,7 @@ def register(sub: Any) -> None:
         epilog="example: 'clearsim stress-noise --budgets 256 --seeds 10 --compare "
         "clear-calibrated,clear --out out/stress'",
     )
-    p.add_argument("--pool", default="default",
-                   help="'default' (embedded synthetic pool) or a pool Parquet file; "
-                   "default: %(default)s")
-    p.add_argument("--stream", default="balanced",
-                   help="balanced, mostly-easy, mostly-hard, u-shaped, or four tier "
-                   "weights 'w1,w2,w3,w4'; default: %(default)s")
-    p.add_argument("--n", type=positive_int, default=500,
-                   help="queries per batch; default: %(default)s")
-    p.add_argument("--budgets", type=float_list, default=float_list("256"),
-                   help="mean budgets per query in tokens, comma-separated; default: 256")
+    add_batch_options(p, "256", DEFAULT_POLICIES)
     p.add_argument("--sigmas", type=signed_list, default=signed_list(DEFAULT_SIGMAS),
                    help="noise levels, comma-separated (meaning per --noise-kind: sigma, "
                    "signed log-bias, swapped fraction, mean sigma); default: 0,0.1,...,1.0")
@@ -80,10 +71,6 @@ def register(sub: Any) -> None:
     p.add_argument("--predictor-param", action="append", metavar="NAME=VALUE",
                    help="extra predictor setting, repeatable (e.g. sigma=0.3 with "
                    "--noise-kind bias, slope=2 with difficulty)")
-    p.add_argument("--policies", type=name_list, default=name_list(DEFAULT_POLICIES),
-                   help=f"comma-separated policies; default: {DEFAULT_POLICIES}")
-    p.add_argument("--param", action="append", metavar="POLICY.PARAM=VALUE",
-                   help="policy parameter, repeatable (e.g. clear-calibrated.shrink=true)")
     p.add_argument("--seeds", type=positive_int, default=10,
                    help="number of seeds (0..N-1); default: %(default)s")
     p.add_argument("--compare", metavar="A,B", type=name_list,
