@@ -154,3 +154,10 @@ def test_sweep_prints_a_clean_store_path(tmp_path: Path, monkeypatch: pytest.Mon
     assert out.startswith("out/store: 1 cells"), out
     assert main(["sweep", "status", "out/store", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["done"] == 1
+
+
+def test_unrecognized_arguments_name_the_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "extra"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("clearsim schema: error: unrecognized arguments: extra "
+                   "(see 'clearsim schema --help')")

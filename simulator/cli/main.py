@@ -55,7 +55,12 @@ def build_parser() -> Parser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # name the subcommand whose --help lists what it takes
+        prog = f"clearsim {args.command}"
+        sys.stderr.write(f"{prog}: error: unrecognized arguments: {' '.join(extra)} "
+                         f"(see '{prog} --help')\n")
+        return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
