@@ -71,7 +71,7 @@ def test_bounds_infeasible_probes_and_integers() -> None:
     assert default_bracket(BASE, "n_queries") == (6.0, 600.0)
     for lo, hi, text, needle in [(5.0, 1.0, "latency_p95<=30", "--lo must be < --hi"),
                                  (-1.0, 1.0, "latency_p95<=30",
-                                  "arrivals.rate: Input should be greater"),
+                                  "--lo -1: arrivals.rate: Input should be greater"),
                                  (1.0, 2.0, "p95<=1", "unknown metric 'p95'")]:
         with pytest.raises(UserError, match=needle):
             capacity_search(BASE, "arrivals.rate", parse_slos(text), lo, hi, fake_run)

@@ -143,8 +143,11 @@ def capacity_search(scenario: Scenario, param: str, slos: Sequence[Slo], lo: flo
     if not tol > 0:
         raise UserError(f"--tol must be > 0, got {tol:g}")
     tol = max(tol, 1.0) if integer else tol
-    for value in (lo, hi):
-        with_value(scenario, param, int(value) if integer else value)
+    for option, value in (("--lo", lo), ("--hi", hi)):
+        try:
+            with_value(scenario, param, int(value) if integer else value)
+        except UserError as exc:
+            raise UserError(f"{option} {value:g}: {exc}") from None
     check_names(slos, summary_metrics(scenario, run))
     out = CapacityResult(param, direction, None, None, False)
 
