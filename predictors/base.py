@@ -31,11 +31,16 @@ class Prediction:
         log_spread: (n,) validated spread s_i of ln(rollout length) - ln(T) (ln tokens;
             a robust SD, see docs/predictors.md) where known, else None.
         solvability: (n,) probability q_i that the query is solvable at all, else None.
+        threshold_sd: SD of ln T - ln tau when the error is noise added to the truth
+            (the noise oracles; ln tokens), which lets a policy deconvolve T
+            (:mod:`simulator.deconvolve`); None for a regression output (the learned
+            predictor), whose T is already a conditional mean.
     """
 
     thresholds: np.ndarray
     log_spread: np.ndarray | None = None
     solvability: np.ndarray | None = None
+    threshold_sd: float | None = None
 
 
 class Predictor(Protocol):

@@ -27,6 +27,12 @@ kind                   T (tokens)                                      log_sprea
 
 ``z`` is standard normal. The bias of ``noisy-oracle`` is a systematic error the
 predictor does not know about, so it is not part of the reported spread.
+
+Each also reports ``threshold_sd``, the SD of the noise in ln T alone (``sigma``; for
+``difficulty-oracle`` its root mean square over the pool), because that noise is added
+to the truth and a policy may deconvolve it (:mod:`simulator.deconvolve`). Rank swaps
+are not additive noise (a swapped T says nothing about the query's own tau), so
+``rank-swap-oracle`` reports none when it swaps any pair.
 """
 
 from __future__ import annotations
@@ -65,12 +71,17 @@ def _check(name: str, value: float, lo: float = 0.0, hi: float = np.inf) -> None
         raise UserError(f"predictor.{name} must be {bound}, got {value}")
 
 
-def _finish(pool: Pool, tau: np.ndarray, log_ratio: np.ndarray, noise_sd: float
-            ) -> Prediction:
-    """Thresholds tau * exp(log_ratio) and the spread sqrt(noise_sd^2 + w^2)."""
+def _finish(pool: Pool, tau: np.ndarray, log_ratio: np.ndarray, noise_sd: float,
+            additive: bool = True) -> Prediction:
+    """Thresholds tau * exp(log_ratio) and the spread sqrt(noise_sd^2 + w^2).
+
+    ``additive``: the log error is independent noise around ln tau, so ``noise_sd`` is
+    reported as ``threshold_sd`` too (a policy may then deconvolve the thresholds).
+    """
     thresholds = np.maximum(tau * np.exp(log_ratio), MIN_THRESHOLD)
     spread = np.sqrt(noise_sd**2 + within_spread(pool) ** 2)
-    return Prediction(thresholds, log_spread=np.full(tau.size, float(spread)))
+    return Prediction(thresholds, log_spread=np.full(tau.size, float(spread)),
+                      threshold_sd=float(noise_sd) if additive else None)
 
 
 @register_predictor("oracle")
@@ -141,7 +152,8 @@ class RankSwapOracle:
         swapped[a], swapped[b] = tau[b], tau[a]
         var = float(np.var(np.log(pool.tau)))
         spread = np.sqrt(self.sigma**2 + 2.0 * self.fraction * var)
-        return _finish(pool, tau, np.log(swapped / tau) + self.sigma * z, spread)
+        return _finish(pool, tau, np.log(swapped / tau) + self.sigma * z, spread,
+                       additive=pairs == 0)
 
 
 @register_predictor("difficulty-oracle")

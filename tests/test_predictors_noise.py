@@ -76,6 +76,17 @@ def test_reported_spread(pool: Pool, kind: str, params: dict[str, float],
     pred = make_predictor(kind, **params).predict(pool, np.arange(5), rng_for(0, "p"))
     assert pred.log_spread is not None
     assert np.allclose(pred.log_spread, np.hypot(noise_sd, within_spread(pool)))
+    assert pred.threshold_sd == pytest.approx(noise_sd)   # the additive part alone
+
+
+@pytest.mark.parametrize("fraction,expected", [(0.0, 0.2), (0.3, None)])
+def test_rank_swaps_are_not_additive_noise(pool: Pool, fraction: float,
+                                           expected: float | None) -> None:
+    pred = make_predictor("rank-swap-oracle", fraction=fraction, sigma=0.2).predict(
+        pool, np.arange(50), rng_for(0, "p"))
+    assert pred.threshold_sd == expected
+    assert make_predictor("oracle").predict(pool, np.arange(5), rng_for(0, "p")
+                                            ).threshold_sd is None
 
 
 def test_within_spread_is_robust_sd() -> None:
