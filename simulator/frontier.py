@@ -63,6 +63,7 @@ def allocation_input(batch: Pool, pred: Prediction, budget: float) -> Allocation
         budget=budget,
         log_spread=pred.log_spread,
         solvability=pred.solvability,
+        threshold_sd=pred.threshold_sd,
         true_tau=np.where(batch.solvable, batch.tau, np.inf),
         curves=(batch.lengths, batch.correct & batch.valid),
     )

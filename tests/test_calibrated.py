@@ -28,7 +28,10 @@ def inputs(draw: st.DrawFn) -> AllocationInput:
     s = draw(arrays(np.float64, n, elements=st.floats(0.0, 3.0)))
     q = draw(st.none() | arrays(np.float64, n, elements=st.floats(0.0, 1.0)))
     budget = draw(st.floats(0.0, 1e6))
-    return AllocationInput(t, budget, log_spread=s, solvability=q)
+    sd = draw(st.none() | st.floats(0.0, 1.5))
+    ref = draw(st.none() | arrays(np.float64, st.integers(1, 80), elements=st.floats(1.0, 3e4)))
+    return AllocationInput(t, budget, log_spread=s, solvability=q, threshold_sd=sd,
+                           prior_thresholds=ref)
 
 
 @settings(max_examples=150, deadline=None)
@@ -93,17 +96,55 @@ def test_spread_floor_and_default() -> None:
         policy(AllocationInput(t, 500.0), {"min_spread": 0})
 
 
-def test_shrink_pulls_toward_the_mean() -> None:
-    log_t = np.log(np.array([100.0, 1000.0, 10000.0]))
-    s = np.full(3, 1.0)
-    m, sd = shrink(log_t, s, prior_sd=1.0)
-    assert m.mean() == pytest.approx(log_t.mean())
-    assert np.allclose(m - m.mean(), 0.5 * (log_t - log_t.mean()))   # k = 1 / (1 + 1)
-    assert np.allclose(sd, np.sqrt(0.5))
-    m0, sd0 = shrink(log_t, np.zeros(3), prior_sd=None)
-    assert np.allclose(m0, log_t) and np.allclose(sd0, 0.0)
-    same, sd1 = shrink(np.zeros(3), np.zeros(3), prior_sd=None)   # 0 / 0: nothing to shrink
-    assert np.allclose(same, 0.0) and np.isfinite(sd1).all()
+def _noisy_batch(sd: float, n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """True ln tau from a skewed two-cluster mix, and thresholds T = tau e^{N(0, sd^2)}."""
+    rng = np.random.default_rng(seed)
+    ln_tau = np.where(rng.random(n) < 0.7, rng.normal(6.0, 0.2, n), rng.normal(8.0, 0.5, n))
+    return ln_tau, np.exp(ln_tau + sd * rng.standard_normal(n))
+
+
+def test_shrink_moves_thresholds_toward_where_the_traffic_is() -> None:
+    ln_tau, t = _noisy_batch(0.5)
+    s = np.full(t.size, np.hypot(0.5, 0.3))
+    post_t, post_s = shrink(t, s, 0.5)
+    # closer to the truth on average than the raw predictions (what shrinkage is for)
+    assert np.mean((np.log(post_t) - ln_tau) ** 2) < 0.7 * np.mean((np.log(t) - ln_tau) ** 2)
+    # the shortest prediction is pulled up, the within-query part of s is kept
+    k = int(np.argmin(t))
+    assert post_t[k] > 1.5 * t[k]
+    # (a prediction between the clusters can have a wider, two-humped posterior)
+    assert (post_s >= 0.3 - 1e-12).all() and np.median(post_s) < s[0]
+
+
+def test_shrink_runs_only_with_a_known_additive_noise() -> None:
+    _, t = _noisy_batch(0.5, n=100)
+    s = np.full(t.size, 0.6)
+    b = 256.0 * t.size
+    plain = policy(AllocationInput(t, b, log_spread=s), {})
+    assert np.array_equal(plain.caps, policy(AllocationInput(t, b, log_spread=s),
+                                             {"shrink": True}).caps)   # no threshold_sd
+    eb = policy(AllocationInput(t, b, log_spread=s, threshold_sd=0.5), {})
+    assert not np.array_equal(eb.caps, plain.caps)
+    off = policy(AllocationInput(t, b, log_spread=s, threshold_sd=0.5), {"shrink": False})
+    assert np.array_equal(off.caps, plain.caps)
+    zero = policy(AllocationInput(t, b, log_spread=s, threshold_sd=0.0), {})
+    assert np.array_equal(zero.caps, plain.caps)
+
+
+def test_prior_thresholds_are_the_sample_when_given() -> None:
+    _, t = _noisy_batch(0.5, n=200)
+    s = np.full(8, 0.6)
+    few = t[:8]
+    b = 256.0 * few.size
+    own = policy(AllocationInput(few, b, log_spread=s, threshold_sd=0.5), {})
+    plain = policy(AllocationInput(few, b, log_spread=s), {})
+    assert np.array_equal(own.caps, plain.caps)        # 8 < MIN_SAMPLE: nothing to fit
+    ref = policy(AllocationInput(few, b, log_spread=s, threshold_sd=0.5,
+                                 prior_thresholds=t), {})
+    assert not np.array_equal(ref.caps, plain.caps)
+    other = policy(AllocationInput(few, b, log_spread=s, threshold_sd=0.5,
+                                   prior_thresholds=t * 3.0), {})
+    assert not np.array_equal(ref.caps, other.caps)
 
 
 def test_fast_for_a_large_batch() -> None:

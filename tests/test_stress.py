@@ -100,13 +100,8 @@ def test_summary_is_a_student_t_interval() -> None:
 def acceptance() -> pl.DataFrame:
     """Default pool, balanced stream, mean budget 256, 10 seeds (about 2 s)."""
     sigmas = [round(0.1 * i, 1) for i in range(11)]
-    pool = resolve_pool("default")
-    plain = run_stress(pool, "balanced", 500, [256], sigmas,
-                       ["uniform", "clear", "clear-calibrated"], range(10))
-    eb = run_stress(pool, "balanced", 500, [256], sigmas, ["clear-calibrated"], range(10),
-                    policy_params={"clear-calibrated": {"shrink": True}})
-    eb = eb.with_columns(pl.lit("clear-calibrated-eb").alias("policy"))
-    return pl.concat([plain, eb])
+    return run_stress(resolve_pool("default"), "balanced", 500, [256], sigmas,
+                      ["uniform", "clear", "clear-calibrated"], range(10))
 
 
 def test_clear_beats_uniform_at_every_sigma(acceptance: pl.DataFrame) -> None:
@@ -114,13 +109,13 @@ def test_clear_beats_uniform_at_every_sigma(acceptance: pl.DataFrame) -> None:
     assert d.height == 11 and (d["lo"] > 0.1).all()
 
 
-def test_calibrated_with_shrinkage_beats_clear_at_high_noise(acceptance: pl.DataFrame
-                                                             ) -> None:
-    d = paired_difference(acceptance, "clear-calibrated-eb", "clear")
-    hi = d.filter(pl.col("sigma") >= 0.6)
-    assert (hi["lo"] > 0).all()
-    # Measured, not hoped for: at sigma 0.3 neither variant separates from clear
-    # (docs/predictors.md); this pins the finding so a change to it is noticed.
-    plain = paired_difference(acceptance, "clear-calibrated", "clear")
-    at = plain.filter(pl.col("sigma") == 0.3).row(0, named=True)
-    assert abs(at["mean"]) < 0.01
+def test_calibrated_beats_clear_from_moderate_noise(acceptance: pl.DataFrame) -> None:
+    d = paired_difference(acceptance, "clear-calibrated", "clear")
+    # by more than the paired 95% interval from sigma 0.4 on (0.6 is the issue's point)
+    assert (d.filter(pl.col("sigma") >= 0.4)["lo"] > 0).all()
+    assert d.filter(pl.col("sigma") == 0.6).row(0, named=True)["mean"] > 0.01
+    # Measured, not hoped for: at sigma <= 0.3 it is level with clear, never behind by
+    # more than the interval (docs/predictors.md and bench/calibrated_ceiling.py: even
+    # a ceiling that knows every query's true q and tau gains only ~0.0015 at 0.3).
+    low = d.filter(pl.col("sigma") <= 0.3)
+    assert (low["hi"] > 0).all() and (low["mean"].abs() < 0.005).all()

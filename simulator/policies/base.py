@@ -46,6 +46,10 @@ class AllocationInput:
         curves: oracle S-curves as ``(lengths, correct_and_valid)`` (N, K) arrays, used
             by the oracle policy only, or None.
         warm_start: the previous tick's shadow price (online allocator), or None.
+        threshold_sd: the predictor's additive noise SD of ln T (ln tokens), or None
+            (see :class:`predictors.base.Prediction`).
+        prior_thresholds: (M,) recent predicted thresholds (tokens) describing the
+            traffic, for empirical-Bayes policies; None means this batch is the sample.
     """
 
     thresholds: np.ndarray
@@ -55,6 +59,8 @@ class AllocationInput:
     true_tau: np.ndarray | None = None
     curves: tuple[np.ndarray, np.ndarray] | None = None
     warm_start: float | None = None
+    threshold_sd: float | None = None
+    prior_thresholds: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,12 @@ price whose demand fits B, found by bisection on ln lambda (all in logs, so no u
 overflow however loose the budget). The budget left below B is spent by
 :func:`simulator.shadow_price.spend_leftover`, the marginal query being the unfunded one
 with the highest abandonment price.
+
+When the predictor's error is noise added to the truth (it reports ``threshold_sd``, as
+the noise oracles do), a short T is more likely a noisy draw from the dense middle of
+the traffic than a truly short query. By default (``shrink``) T and s are first replaced
+by their empirical-Bayes posterior under a nonparametric prior fitted to the recent
+predictions (:mod:`simulator.deconvolve`); see docs/predictors.md for what it buys.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from typing import Any
 import numpy as np
 from scipy.special import log_ndtr
 
+from simulator.deconvolve import fit_prior_cached, posterior
 from simulator.policies.base import (
     Allocation,
     AllocationInput,
@@ -46,6 +53,8 @@ __all__ = ["calibrated", "inverse_mills_root", "shrink", "success_utility"]
 
 LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 MAX_ITER = 200  #: bisection halvings on ln lambda (stops far earlier at tolerance)
+MIN_SAMPLE = 20  #: thresholds needed to fit an empirical-Bayes prior (:func:`shrink`)
+MIN_NOISE_SD = 1e-3  #: threshold noise below this (ln tokens) is not worth deconvolving
 
 
 def success_utility(t: np.ndarray, thresholds: np.ndarray | float, spread: np.ndarray | float,
@@ -78,24 +87,30 @@ def inverse_mills_root(s: np.ndarray) -> np.ndarray:
     return 0.5 * (lo + hi)
 
 
-def shrink(log_t: np.ndarray, s: np.ndarray, prior_sd: float | None
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Empirical-Bayes posterior of ln tau for predictions ln T = ln tau + N(0, s^2).
+def shrink(t: np.ndarray, s: np.ndarray, noise_sd: float,
+           sample: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical-Bayes thresholds and spreads for predictions ``ln T = ln tau + N(0, sd^2)``.
 
-    The prior is normal around the batch mean of ln T with variance ``prior_sd^2``, or,
-    when None, the method-of-moments estimate ``max(var(ln T) - mean(s^2), 0)``. Each
-    ln T moves toward the mean by the factor k = v / (v + s^2) and its spread becomes
-    s * sqrt(k). Right for noise added to the truth (the noise oracles); wrong for a
-    regression output (the learned predictor), which is already a conditional mean.
+    The distribution of ln tau is the NPMLE fitted to ``ln sample`` (this batch's
+    thresholds when None; :func:`simulator.deconvolve.fit_prior`). Each T becomes
+    exp(E[ln tau | T]), and each spread ``s`` (noise and within-query spread w combined,
+    ``s^2 = sd^2 + w^2``) becomes ``sqrt(Var[ln tau | T] + w^2)``.
+
+    Args:
+        t: (N,) predicted thresholds (tokens).
+        s: (N,) reported log-spreads (ln tokens).
+        noise_sd: the predictor's ``threshold_sd`` (ln tokens, > 0).
+        sample: recent predicted thresholds (tokens) to fit the prior on, or None.
 
     Returns:
-        (posterior means of ln tau, posterior SDs), both (N,) in ln tokens.
+        (thresholds in tokens, spreads in ln tokens), both (N,).
     """
-    m = float(log_t.mean())
-    v = prior_sd**2 if prior_sd is not None else max(float(log_t.var() - np.mean(s * s)), 0.0)
-    denom = v + s * s
-    k = np.divide(v, denom, out=np.ones_like(denom), where=denom > 0)   # no noise: keep
-    return m + k * (log_t - m), s * np.sqrt(k)
+    log_t = np.log(t)
+    ref = log_t if sample is None else np.log(np.asarray(sample, dtype=np.float64))
+    prior = fit_prior_cached(ref, noise_sd)
+    mean, sd = posterior(prior, log_t, noise_sd)
+    within2 = np.maximum(s * s - noise_sd * noise_sd, 0.0)
+    return np.exp(mean), np.sqrt(sd * sd + within2)
 
 
 def _spread_and_q(inp: AllocationInput, n: int, params: Mapping[str, Any]
@@ -135,7 +150,7 @@ class _Demand:
 
 
 @register_policy("clear-calibrated",
-                 params=("min_spread", "spread", "use_solvability", "shrink", "prior_sd"))
+                 params=("min_spread", "spread", "use_solvability", "shrink"))
 def calibrated(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     """Maximise sum_i q_i Phi((ln t_i - ln T_i) / s_i) subject to sum t_i <= B.
 
@@ -144,10 +159,13 @@ def calibrated(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
         spread: s used when the predictor reports none (default 0.25, about the real
             within-query SD of ln length on MATH-500).
         use_solvability: use the predictor's q_i when given (default true).
-        shrink: first replace ln T by its empirical-Bayes posterior (:func:`shrink`);
-            for predictors whose error is added to the truth (default false).
-        prior_sd: prior SD of ln tau for ``shrink`` (ln tokens; default: estimated
-            from the batch, which needs batches of more than a few queries).
+        shrink: when the predictor reports ``threshold_sd`` (its error is noise added
+            to the truth, as with the noise oracles), first replace each T and s by
+            their empirical-Bayes posterior (:func:`shrink`), the prior fitted to
+            ``inp.prior_thresholds`` or, when that is None, to this batch (default
+            true; no effect for predictors that report no ``threshold_sd``). Skipped
+            when the sample has fewer than MIN_SAMPLE thresholds or the noise SD is
+            below MIN_NOISE_SD.
 
     Returns:
         caps (tokens, >= 0, sum <= B), lambda* (success probability per token) and
@@ -158,10 +176,11 @@ def calibrated(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     if n == 0 or b <= 0:
         return Allocation(np.zeros(n), None, info={"funded": 0.0, "iterations": 0.0})
     s, q = _spread_and_q(inp, n, params)
-    if params.get("shrink", False):
-        prior = params.get("prior_sd")
-        log_t, s = shrink(np.log(t), s, None if prior is None else float(prior))
-        t = np.exp(log_t)
+    sd = inp.threshold_sd
+    sample = t if inp.prior_thresholds is None else np.asarray(inp.prior_thresholds)
+    if (params.get("shrink", True) and sd is not None and sd >= MIN_NOISE_SD
+            and sample.size >= MIN_SAMPLE):
+        t, s = shrink(t, s, float(sd), inp.prior_thresholds)
     s = np.maximum(s, param(params, "min_spread", 0.05))
     dem = _Demand(t, s, q)
     hi = float(dem.abandon.max())          # nobody is funded at or above this price
