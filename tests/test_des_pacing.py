@@ -115,3 +115,41 @@ def test_unlimited_budget_is_not_paced() -> None:
                 pool=pool) for rule in ("paced", "bank")]
     assert runs[0].queries.equals(runs[1].queries)
     assert runs[0].ticks["tick_budget"].is_null().all()
+
+
+def test_policies_see_recent_predictions_and_the_noise_sd(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """The allocator hands a policy a sample of the last REFERENCE thresholds, renewed
+    every REFRESH predictions, and the predictor's threshold_sd (clear-calibrated fits
+    its prior to them)."""
+    import simulator.des.runner as runner
+    from simulator.des.allocator import REFERENCE, REFRESH
+    from simulator.policies import get_policy
+
+    seen: list[tuple[np.ndarray, np.ndarray, float | None]] = []
+    real = get_policy("clear-calibrated")
+
+    def spy(inp, params):  # type: ignore[no-untyped-def]
+        if inp.prior_thresholds is not None:
+            seen.append((inp.thresholds.copy(), inp.prior_thresholds.copy(), inp.threshold_sd))
+        return real(inp, params)
+
+    monkeypatch.setattr(runner, "get_policy", lambda name: spy)
+    pool = tiny_pool([[20 * (i + 1)] * 2 for i in range(40)])
+    sc = scenario(allocator={"policy": "clear-calibrated", "period": 1.0},
+                  arrivals={"kind": "poisson", "rate": 10.0}, n_queries=REFERENCE + 400,
+                  predictor={"kind": "noisy-oracle", "params": {"sigma": 0.4}})
+    run(sc, pool=pool)
+    assert len(seen) > 50
+    history: list[float] = []
+    renewals = 0
+    for k, (current, ref, sd) in enumerate(seen):
+        history.extend(current.tolist())
+        assert sd == 0.4
+        # a window of the history that ends fewer than REFRESH predictions ago
+        ends = [e for e in range(len(history), max(len(history) - REFRESH, 0), -1)
+                if e >= ref.size and np.array_equal(history[e - ref.size:e], ref)]
+        assert ends, f"call {k}: sample is not a recent window"
+        assert ref.size == min(ends[0], REFERENCE)
+        renewals += ends[0] == len(history)
+    assert len(history) > REFERENCE and renewals < len(seen) / 4   # mostly reused

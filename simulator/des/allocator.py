@@ -14,7 +14,10 @@ at its cap; ``bank`` grants all free tokens, model.md's literal rule; see
   arrival order;
 * abandons the rest, which end at the tick with outcome ``abandoned``.
 
-No query waits for a later tick. ``lambda*`` is warm-started from the previous tick's
+No query waits for a later tick. Policies also see a sample of the last
+:data:`REFERENCE` predicted thresholds (``prior_thresholds``, renewed every
+:data:`REFRESH` predictions), which ``clear-calibrated`` fits its empirical-Bayes prior
+to (and refits only when the sample is renewed). ``lambda*`` is warm-started from the previous tick's
 shadow price and logged per tick (null for policies without one).
 
 With ``period = 0`` there is one tick at each distinct arrival time, deciding just the
@@ -40,7 +43,12 @@ from simulator.des.replay import replay, replay_one
 from simulator.des.source import QuerySource
 from simulator.policies import AllocationInput, PolicyFn
 
-__all__ = ["Allocator", "integer_caps"]
+__all__ = ["REFERENCE", "Allocator", "integer_caps"]
+
+REFERENCE = 512  #: recent predicted thresholds passed as ``prior_thresholds`` (about the
+                 #: paper's batch of 500), for policies that fit a prior to the traffic
+REFRESH = 64     #: new predictions before that sample is renewed (fewer while it is
+                 #: small), so a policy can reuse a prior fitted to it in between
 
 
 def integer_caps(caps: np.ndarray, limit: np.ndarray, free: float) -> np.ndarray:
@@ -87,6 +95,9 @@ class Allocator:
         self.pacer = pacer
         self.lam: float | None = None
         self.n_ticks = 0
+        self._recent = np.empty(0)
+        self._sample = np.empty(0)
+        self._fresh = 0
 
     def process(self) -> Generator[Event, None, None]:
         """Tick until every arrival has been decided."""
@@ -128,13 +139,15 @@ class Allocator:
         if self.policy is None:
             caps = limit.copy()
         else:
+            thresholds = cat(lambda p: p[0].threshold[p[1]:p[2]])
             inp = AllocationInput(
-                thresholds=cat(lambda p: p[0].threshold[p[1]:p[2]]), budget=budget,
+                thresholds=thresholds, budget=budget,
                 log_spread=_known(cat(lambda p: p[0].spread[p[1]:p[2]])),
                 solvability=_known(cat(lambda p: p[0].solvability[p[1]:p[2]])),
                 true_tau=view.tau[idx],
                 curves=(view.pool.lengths[idx], view.good[idx]),
-                warm_start=self.lam)
+                warm_start=self.lam, threshold_sd=_sd(parts[0][0]),
+                prior_thresholds=self._reference(thresholds))
             alloc = self.policy(inp, self.params)
             self.lam = alloc.shadow_price
             caps = integer_caps(np.asarray(alloc.caps, dtype=np.float64), limit, budget)
@@ -181,7 +194,8 @@ class Allocator:
                 log_spread=_known(block.spread[sl]), solvability=_known(block.solvability[sl]),
                 true_tau=view.tau[i:i + 1],
                 curves=(view.pool.lengths[i:i + 1], view.good[i:i + 1]),
-                warm_start=self.lam)
+                warm_start=self.lam, threshold_sd=_sd(block),
+                prior_thresholds=self._reference(block.threshold[sl]))
             alloc = self.policy(inp, self.params)
             self.lam = alloc.shadow_price
             cap = int(integer_caps(np.asarray(alloc.caps, dtype=np.float64),
@@ -203,6 +217,19 @@ class Allocator:
                             float(block.time[j]))])
         self._log(k, t, 1, holdings, free, budget, self.lam, 1, 0, cap)
 
+    def _reference(self, current: np.ndarray) -> np.ndarray:
+        """A sample of recent predicted thresholds (tokens) for ``prior_thresholds``.
+
+        The last REFERENCE predictions as of its latest renewal, which happens once
+        REFRESH new ones have arrived (a quarter of its size while it is smaller), so it
+        includes this tick's predictions when it was renewed now.
+        """
+        self._recent = np.concatenate([self._recent, current])[-REFERENCE:]
+        self._fresh += current.size
+        if self._fresh >= min(REFRESH, max(1, self._sample.size // 4)):
+            self._sample, self._fresh = self._recent, 0
+        return self._sample
+
     @staticmethod
     def _record(block: Block, lo: int, hi: int, k: int, caps: np.ndarray,
                 generated: np.ndarray, correct: np.ndarray) -> None:
@@ -223,3 +250,7 @@ def _known(a: np.ndarray) -> np.ndarray | None:
     """``a`` unless it is all NaN (the predictor gave no such estimate)."""
     return None if np.isnan(a).all() else a
 
+
+def _sd(block: Block) -> float | None:
+    """The predictor's ``threshold_sd`` recorded on ``block``, or None."""
+    return None if np.isnan(block.threshold_sd) else float(block.threshold_sd)

@@ -53,7 +53,8 @@ class Block:
 
     Drawn when the block is created: ``time`` (arrival, s), ``pool_index``, ``tier``,
     ``rollout``, ``threshold`` (predicted T, tokens), ``spread`` and ``solvability``
-    (NaN when the predictor gives none). Set by the engine: ``tick`` (-1 = never),
+    (NaN when the predictor gives none), and the predictor's ``threshold_sd`` (one
+    number; NaN when it gives none). Set by the engine: ``tick`` (-1 = never),
     ``cap``, ``generated`` (tokens), ``correct``, ``start`` and ``end`` (s, NaN until
     known) and ``outcome`` (a code into :data:`OUTCOMES`). ``remaining`` counts the
     queries without an outcome yet.
@@ -67,6 +68,7 @@ class Block:
     threshold: np.ndarray
     spread: np.ndarray
     solvability: np.ndarray
+    threshold_sd: float = float("nan")
 
     def __post_init__(self) -> None:
         n = self.time.size

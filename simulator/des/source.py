@@ -82,7 +82,8 @@ class QuerySource:
         block = Block(self.n_arrivals, times, index, self._tier[index], rollout,
                       np.asarray(pred.thresholds, dtype=np.float64),
                       nan if pred.log_spread is None else np.asarray(pred.log_spread, float),
-                      nan if pred.solvability is None else np.asarray(pred.solvability, float))
+                      nan if pred.solvability is None else np.asarray(pred.solvability, float),
+                      np.nan if pred.threshold_sd is None else float(pred.threshold_sd))
         self.n_arrivals += times.size
         self.blocks[block.q0 // BLOCK] = block
         return block
