@@ -158,3 +158,10 @@ def test_fast_for_a_large_batch() -> None:
     a = policy(inp, {})
     assert time.perf_counter() - start < 2.0
     assert a.caps.sum() == pytest.approx(inp.budget)
+
+
+@pytest.mark.parametrize("name", ["shrink", "use_solvability"])
+@pytest.mark.parametrize("value", ["maybe", 1, None])
+def test_switches_must_be_booleans(name: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"{name} must be true or false"):
+        policy(AllocationInput(np.array([100.0, 200.0]), 300.0), {name: value})

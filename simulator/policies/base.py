@@ -158,3 +158,16 @@ def check_input(inp: AllocationInput) -> tuple[np.ndarray, float]:
 def param(params: Mapping[str, Any], name: str, default: float) -> float:
     """``params[name]`` as float, or ``default``."""
     return float(params.get(name, default))
+
+
+def flag(params: Mapping[str, Any], name: str, default: bool) -> bool:
+    """``params[name]``, which must be a boolean, or ``default``.
+
+    Raises:
+        ValueError: naming the parameter, for anything but true/false (a YAML ``yes``
+            is already a boolean; the string ``"maybe"`` is not).
+    """
+    value = params.get(name, default)
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return bool(value)

@@ -44,6 +44,7 @@ from simulator.policies.base import (
     Allocation,
     AllocationInput,
     check_input,
+    flag,
     param,
     register_policy,
 )
@@ -123,7 +124,8 @@ def _spread_and_q(inp: AllocationInput, n: int, params: Mapping[str, Any]
         s = np.full(n, param(params, "spread", 0.25))
     if s.shape != (n,) or not np.isfinite(s).all():
         raise ValueError("clear-calibrated: log_spread must be (N,) finite values")
-    q = np.ones(n) if inp.solvability is None or not params.get("use_solvability", True) \
+    use_q = flag(params, "use_solvability", True)
+    q = np.ones(n) if inp.solvability is None or not use_q \
         else np.asarray(inp.solvability, dtype=np.float64)
     if q.shape != (n,) or not np.isfinite(q).all():
         raise ValueError("clear-calibrated: solvability must be (N,) finite values")
@@ -178,7 +180,7 @@ def calibrated(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     s, q = _spread_and_q(inp, n, params)
     sd = inp.threshold_sd
     sample = t if inp.prior_thresholds is None else np.asarray(inp.prior_thresholds)
-    if (params.get("shrink", True) and sd is not None and sd >= MIN_NOISE_SD
+    if (flag(params, "shrink", True) and sd is not None and sd >= MIN_NOISE_SD
             and sample.size >= MIN_SAMPLE):
         t, s = shrink(t, s, float(sd), inp.prior_thresholds)
     s = np.maximum(s, param(params, "min_spread", 0.05))
