@@ -92,6 +92,21 @@ def test_store_holds_one_sweep(tmp_path: Path) -> None:
         Store(tmp_path / "junk").status()
 
 
+def test_resume_refuses_a_changed_pool_file(tmp_path: Path) -> None:
+    from tests.conftest import random_pool
+
+    pool_file = tmp_path / "pool.parquet"
+    random_pool(80, 3, seed=1).frame.write_parquet(pool_file)
+    sweep = write_sweep(tmp_path, axes={"policy": ["uniform", "clear"]},
+                        base={"pool": str(pool_file), "stream": "balanced", "n": 40,
+                              "mean_budget": 256})
+    run_sweep(load_sweep(sweep), "serial", progress=False)
+    run_sweep(load_sweep(sweep), "serial", resume=True, progress=False)   # unchanged: fine
+    random_pool(80, 3, seed=2).frame.write_parquet(pool_file)   # same path, new contents
+    with pytest.raises(UserError, match="pool contents differ"):
+        run_sweep(load_sweep(sweep), "serial", resume=True, progress=False)
+
+
 @pytest.mark.parametrize(("fields", "needle"), [
     ({"axes": {"polcy": ["uniform"]}}, "axis 'polcy': polcy: unknown key"),
     ({"axes": {"policy": []}}, "axis 'policy': empty list"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -53,23 +54,38 @@ class SweepPlan:
         """The cell kind."""
         return get_kind(self.spec.kind)
 
+    @cached_property
+    def pools(self) -> dict[str, bytes]:
+        """Every pool the cells read, as Parquet bytes keyed by the kind's pool key."""
+        kind = self.kind
+        pools: dict[str, bytes] = {}
+        for cell in self.cells:
+            config = self.configs[cell.cell_id]
+            key = kind.pool_key(config)
+            if key not in pools:
+                pools[key] = pool_bytes(kind.load_pool(config))
+        return pools
+
     def manifest(self) -> Manifest:
-        """The store manifest of this grid."""
+        """The store manifest of this grid.
+
+        Its fingerprint covers the kind, the base, the crn_axes and the contents of
+        every pool read, so resuming after a pool file changed is refused.
+        """
         axes = self.spec.axis_values()
+        digests = sorted((k, hashlib.sha256(v).hexdigest()) for k, v in self.pools.items())
         fingerprint = hashlib.sha256(canonical(
-            [self.spec.kind, self.base, sorted(self.spec.crn_axes)]).encode()).hexdigest()[:16]
+            [self.spec.kind, self.base, sorted(self.spec.crn_axes), digests]
+        ).encode()).hexdigest()[:16]
         return Manifest(self.spec.kind, fingerprint,
                         [(p, axis_dtype(v)) for p, v in axes.items()], self.cells, self.source)
 
     def context(self, cells: list[Cell] | None = None) -> SweepContext:
         """The worker context, holding every pool that ``cells`` (default all) read."""
         kind = self.kind
-        pools: dict[str, bytes] = {}
-        for cell in cells if cells is not None else self.cells:
-            config = self.configs[cell.cell_id]
-            key = kind.pool_key(config)
-            if key not in pools:
-                pools[key] = pool_bytes(kind.load_pool(config))
+        keys = {kind.pool_key(self.configs[c.cell_id])
+                for c in (cells if cells is not None else self.cells)}
+        pools = {k: v for k, v in self.pools.items() if k in keys}
         return SweepContext.make(self.spec.kind, self.base, str(self.root), pools)
 
 

@@ -40,7 +40,8 @@ class Manifest:
 
     Attributes:
         kind: the cell kind.
-        fingerprint: hash of kind, base and crn_axes; a store holds one sweep.
+        fingerprint: hash of kind, base, crn_axes and pool contents; a store holds
+            one sweep.
         axes: (path, column type) per axis, in column order.
         cells: every cell of the grid.
         source: the sweep file the grid came from (informational).
@@ -142,8 +143,9 @@ class Store:
         if self.manifest_path.exists():
             old = self.manifest()
             if old.fingerprint != manifest.fingerprint:
-                raise UserError(f"store {self.path} holds a different sweep (its kind, base "
-                                "or crn_axes differ); choose another store or remove it")
+                raise UserError(f"store {self.path} holds a different sweep (its kind, base, "
+                                "crn_axes or pool contents differ); choose another store "
+                                "or remove it")
             started = len(self.done_ids() | self.failed_ids())
             if started and not resume:
                 raise UserError(f"store {self.path} already holds {started} cells of this "
