@@ -7,8 +7,10 @@ the noise curve keeps its spread as a 95% confidence band for the mean over seed
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
-from scipy import stats
+
+from simulator.intervals import t_half_width
 
 __all__ = ["frontier_points", "noise_band", "noise_title"]
 
@@ -59,9 +61,9 @@ def noise_band(frame: pl.DataFrame) -> pl.DataFrame:
                           maintain_order=True)
            .agg(pl.col("accuracy").mean(), pl.col("accuracy").std().alias("sd"),
                 pl.len().alias("seeds")))
-    tcrit = [float(stats.t.ppf(0.975, n - 1)) if n > 1 else 0.0 for n in agg["seeds"]]
-    half = (pl.Series("t", tcrit) * agg["sd"].fill_null(0.0) / agg["seeds"].cast(
-        pl.Float64).sqrt())
+    # one seed: no interval (NaN), drawn as a band of zero width at the mean
+    half = pl.Series("half", np.nan_to_num(t_half_width(
+        agg["sd"].fill_null(np.nan).to_numpy(), agg["seeds"].to_numpy()), nan=0.0))
     return agg.with_columns(
         (pl.col("accuracy") - half).clip(0.0, 1.0).alias("lo"),
         (pl.col("accuracy") + half).clip(0.0, 1.0).alias("hi"),

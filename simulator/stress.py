@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from predictors.base import make_predictor
 from simulator.errors import UserError
 from simulator.frontier import score_batch
+from simulator.intervals import t_half_width
 from simulator.pool import Pool
 from simulator.seeds import rng_for
 from simulator.streams import sample_stream
@@ -138,10 +138,8 @@ def summarise(frame: pl.DataFrame, metric: str = "accuracy") -> pl.DataFrame:
     g = frame.group_by(KEYS, maintain_order=True).agg(
         pl.col(metric).mean().alias("mean"), pl.col(metric).std().alias("sd"),
         pl.len().alias("seeds"))
-    t = stats.t.ppf(0.975, np.maximum(g["seeds"].to_numpy() - 1, 1))
-    t = np.where(g["seeds"].to_numpy() > 1, t, np.nan)
-    half = pl.Series("half", t * g["sd"].fill_null(np.nan).to_numpy()
-                     / np.sqrt(g["seeds"].to_numpy()))
+    half = pl.Series("half", t_half_width(g["sd"].fill_null(np.nan).to_numpy(),
+                                          g["seeds"].to_numpy()))
     return g.with_columns(half).with_columns(
         (pl.col("mean") - pl.col("half")).alias("lo"), (pl.col("mean") + pl.col("half")).alias("hi"))
 
