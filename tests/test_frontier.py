@@ -123,7 +123,12 @@ def test_frontier_with_a_learned_model_on_held_out_queries(
     assert main(["frontier", "--predictor", "learned", "--predictor-param",
                  f"model={model}", "--held-out", "--n", "100", "--budgets", "256",
                  "--policies", "uniform,clear", "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert [r["policy"] for r in rows] == ["uniform", "clear"]
+    out, err = capsys.readouterr()
+    assert [r["policy"] for r in json.loads(out)] == ["uniform", "clear"]
+    assert "samples them with repeats" not in err
+    assert main(["frontier", "--predictor", "learned", "--predictor-param",
+                 f"model={model}", "--held-out", "--n", "2000", "--budgets", "256",
+                 "--policies", "clear", "--json"]) == 0
+    assert "each batch of --n 2000 samples them with repeats" in capsys.readouterr().err
     assert main(["frontier", "--held-out", "--n", "10"]) == 2
     assert "--held-out needs a trained predictor" in capsys.readouterr().err

@@ -75,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--held-out needs a trained predictor (learned), not "
                             f"{args.predictor!r}")
         pool = held_out(pool)
+        if args.n > len(pool):
+            print(f"clearsim frontier: note: {len(pool)} held-out queries; each batch of "
+                  f"--n {args.n} samples them with repeats (pass --n {len(pool)} or less "
+                  "for distinct queries)", file=sys.stderr)
     frame = run_frontier(pool, mix, args.n, args.budgets, args.policies, predictor,
                          seed=args.seed, policy_params=params_by_policy,
                          stream_name=args.stream)
