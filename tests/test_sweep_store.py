@@ -103,7 +103,22 @@ def test_resume_refuses_a_changed_pool_file(tmp_path: Path) -> None:
     run_sweep(load_sweep(sweep), "serial", progress=False)
     run_sweep(load_sweep(sweep), "serial", resume=True, progress=False)   # unchanged: fine
     random_pool(80, 3, seed=2).frame.write_parquet(pool_file)   # same path, new contents
-    with pytest.raises(UserError, match="pool contents differ"):
+    with pytest.raises(UserError, match="input files' contents differ"):
+        run_sweep(load_sweep(sweep), "serial", resume=True, progress=False)
+    pool_file.unlink()
+    with pytest.raises(UserError, match=r"input file .*pool\.parquet"):
+        run_sweep(load_sweep(sweep), "serial", resume=True, progress=False)
+
+
+def test_resume_refuses_a_changed_arrival_trace(tmp_path: Path) -> None:
+    trace = tmp_path / "times.txt"
+    trace.write_text("\n".join(str(0.5 * i) for i in range(40)))
+    scen = write_scenario(tmp_path, arrivals={"kind": "trace", "path": str(trace)})
+    sweep = write_sweep(tmp_path, kind="scenario", base=scen.name,
+                        axes={"allocator.policy": ["uniform"]})
+    run_sweep(load_sweep(sweep), "serial", progress=False)
+    trace.write_text("\n".join(str(0.7 * i) for i in range(40)))
+    with pytest.raises(UserError, match="input files' contents differ"):
         run_sweep(load_sweep(sweep), "serial", resume=True, progress=False)
 
 

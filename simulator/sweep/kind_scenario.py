@@ -16,8 +16,9 @@ from typing import Any
 from simulator.config import Scenario
 from simulator.errors import UserError
 from simulator.pool import Pool
+from simulator.pool_source import DEFAULT_POOL
 from simulator.sweep.grid import set_dotted
-from simulator.sweep.kinds import rebase_paths, register_kind
+from simulator.sweep.kinds import model_file, rebase_paths, register_kind
 from simulator.sweep.spec import SEED_AXIS, SweepSpec
 
 __all__ = ["DROPPED", "ScenarioKind"]
@@ -70,6 +71,12 @@ class ScenarioKind:
             return resolve_pool(config.pool.source, seed=config.pool.seed)
         except UserError as exc:
             raise UserError(f"pool.source: {exc}") from None
+
+    def input_files(self, config: Scenario) -> list[str]:
+        """The pool file (unless the embedded default), an arrival trace, a model file."""
+        files = [None if config.pool.source == DEFAULT_POOL else config.pool.source,
+                 getattr(config.arrivals, "path", None), model_file(config.predictor.params)]
+        return [f for f in files if isinstance(f, str)]
 
     def run(self, config: Scenario, pool: Pool) -> dict[str, Any]:
         """The run summary (accuracy, latencies, tokens, ...) without wall-clock keys."""

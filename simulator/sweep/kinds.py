@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from simulator.errors import UserError
 from simulator.pool import Pool
+from simulator.pool_source import DEFAULT_POOL
 from simulator.registry import Registry
 from simulator.sweep.grid import set_dotted
 from simulator.sweep.spec import SEED_AXIS, FrontierCell, SweepSpec
@@ -40,6 +41,11 @@ class CellKind(Protocol):
 
     def load_pool(self, config: Any) -> Pool:
         """Load the pool of ``config`` (driver only; workers get it shipped)."""
+        ...
+
+    def input_files(self, config: Any) -> list[str]:
+        """Paths of the files ``config`` reads (pool, trace, model), for the store's
+        fingerprint."""
         ...
 
     def run(self, config: Any, pool: Pool) -> dict[str, Any]:
@@ -71,6 +77,12 @@ def get_kind(name: str) -> CellKind:
         UserError: unknown kind (lists the valid ones).
     """
     return KINDS.get(name)
+
+
+def model_file(params: Mapping[str, Any]) -> str | None:
+    """The ``model`` file of a predictor's parameters (the learned predictor), if any."""
+    model = params.get("model")
+    return model if isinstance(model, str) else None
 
 
 def rebase_paths(coords: Mapping[str, Any], paths: frozenset[str],
@@ -140,6 +152,12 @@ class FrontierKind:
         from simulator.pool_source import resolve_pool
 
         return resolve_pool(config[0].pool)
+
+    def input_files(self, config: tuple[FrontierCell, int]) -> list[str]:
+        """The pool file (unless the embedded default) and a predictor model file."""
+        cell = config[0]
+        return [f for f in (None if cell.pool == DEFAULT_POOL else cell.pool,
+                            model_file(cell.predictor.params)) if f is not None]
 
     def run(self, config: tuple[FrontierCell, int], pool: Pool) -> dict[str, Any]:
         """accuracy, tokens_per_query and abandonment_rate of one policy at one budget."""

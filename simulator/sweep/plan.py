@@ -55,27 +55,34 @@ class SweepPlan:
         return get_kind(self.spec.kind)
 
     @cached_property
-    def pools(self) -> dict[str, bytes]:
-        """Every pool the cells read, as Parquet bytes keyed by the kind's pool key."""
+    def input_digests(self) -> list[tuple[str, str]]:
+        """(path, SHA-256 of its bytes) of every file the cells read: pool Parquet
+        files, arrival traces, predictor models (sorted by path).
+
+        Raises:
+            UserError: a file cannot be read (named).
+        """
         kind = self.kind
-        pools: dict[str, bytes] = {}
-        for cell in self.cells:
-            config = self.configs[cell.cell_id]
-            key = kind.pool_key(config)
-            if key not in pools:
-                pools[key] = pool_bytes(kind.load_pool(config))
-        return pools
+        files = sorted({f for cfg in self.configs.values() for f in kind.input_files(cfg)})
+        out = []
+        for f in files:
+            try:
+                out.append((f, hashlib.sha256(Path(f).read_bytes()).hexdigest()))
+            except OSError as exc:
+                raise UserError(f"{self.source}: input file {f}: {exc.strerror or exc}; "
+                                "check the path in the sweep's base or axes") from None
+        return out
 
     def manifest(self) -> Manifest:
         """The store manifest of this grid.
 
-        Its fingerprint covers the kind, the base, the crn_axes and the contents of
-        every pool read, so resuming after a pool file changed is refused.
+        Its fingerprint covers the kind, the base, the crn_axes and the bytes of every
+        input file (:attr:`input_digests`), so resuming after a pool file, trace or
+        model changed is refused rather than mixing results.
         """
         axes = self.spec.axis_values()
-        digests = sorted((k, hashlib.sha256(v).hexdigest()) for k, v in self.pools.items())
         fingerprint = hashlib.sha256(canonical(
-            [self.spec.kind, self.base, sorted(self.spec.crn_axes), digests]
+            [self.spec.kind, self.base, sorted(self.spec.crn_axes), self.input_digests]
         ).encode()).hexdigest()[:16]
         return Manifest(self.spec.kind, fingerprint,
                         [(p, axis_dtype(v)) for p, v in axes.items()], self.cells, self.source)
@@ -83,9 +90,12 @@ class SweepPlan:
     def context(self, cells: list[Cell] | None = None) -> SweepContext:
         """The worker context, holding every pool that ``cells`` (default all) read."""
         kind = self.kind
-        keys = {kind.pool_key(self.configs[c.cell_id])
-                for c in (cells if cells is not None else self.cells)}
-        pools = {k: v for k, v in self.pools.items() if k in keys}
+        pools: dict[str, bytes] = {}
+        for cell in cells if cells is not None else self.cells:
+            config = self.configs[cell.cell_id]
+            key = kind.pool_key(config)
+            if key not in pools:
+                pools[key] = pool_bytes(kind.load_pool(config))
         return SweepContext.make(self.spec.kind, self.base, str(self.root), pools)
 
 

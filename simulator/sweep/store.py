@@ -40,8 +40,8 @@ class Manifest:
 
     Attributes:
         kind: the cell kind.
-        fingerprint: hash of kind, base, crn_axes and pool contents; a store holds
-            one sweep.
+        fingerprint: hash of kind, base, crn_axes and the input files' bytes; a
+            store holds one sweep.
         axes: (path, column type) per axis, in column order.
         cells: every cell of the grid.
         source: the sweep file the grid came from (informational).
@@ -144,8 +144,8 @@ class Store:
             old = self.manifest()
             if old.fingerprint != manifest.fingerprint:
                 raise UserError(f"store {self.path} holds a different sweep (its kind, base, "
-                                "crn_axes or pool contents differ); choose another store "
-                                "or remove it")
+                                "crn_axes or input files' contents differ); choose another "
+                                "store or remove it")
             started = len(self.done_ids() | self.failed_ids())
             if started and not resume:
                 raise UserError(f"store {self.path} already holds {started} cells of this "
