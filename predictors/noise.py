@@ -32,7 +32,8 @@ Each also reports ``threshold_sd``, the SD of the noise in ln T alone (``sigma``
 ``difficulty-oracle`` its root mean square over the pool), because that noise is added
 to the truth and a policy may deconvolve it (:mod:`simulator.deconvolve`). Rank swaps
 are not additive noise (a swapped T says nothing about the query's own tau), so
-``rank-swap-oracle`` reports none when it swaps any pair.
+``rank-swap-oracle`` reports none when it swaps any pair (and ``sigma`` when the batch
+is too small for a pair).
 """
 
 from __future__ import annotations
@@ -72,16 +73,14 @@ def _check(name: str, value: float, lo: float = 0.0, hi: float = np.inf) -> None
 
 
 def _finish(pool: Pool, tau: np.ndarray, log_ratio: np.ndarray, noise_sd: float,
-            additive: bool = True) -> Prediction:
-    """Thresholds tau * exp(log_ratio) and the spread sqrt(noise_sd^2 + w^2).
-
-    ``additive``: the log error is independent noise around ln tau, so ``noise_sd`` is
-    reported as ``threshold_sd`` too (a policy may then deconvolve the thresholds).
-    """
+            threshold_sd: float | None) -> Prediction:
+    """Thresholds tau * exp(log_ratio), the spread sqrt(noise_sd^2 + w^2) and
+    ``threshold_sd``: the SD of the log error when it is independent noise around
+    ln tau (a policy may then deconvolve the thresholds), else None."""
     thresholds = np.maximum(tau * np.exp(log_ratio), MIN_THRESHOLD)
     spread = np.sqrt(noise_sd**2 + within_spread(pool) ** 2)
     return Prediction(thresholds, log_spread=np.full(tau.size, float(spread)),
-                      threshold_sd=float(noise_sd) if additive else None)
+                      threshold_sd=None if threshold_sd is None else float(threshold_sd))
 
 
 @register_predictor("oracle")
@@ -116,7 +115,7 @@ class NoisyOracle:
         """Noisy thresholds for ``pool`` rows ``index`` (tokens)."""
         tau = pool.tau[index].astype(np.float64)
         z = rng.standard_normal(tau.size)
-        return _finish(pool, tau, self.bias + self.sigma * z, self.sigma)
+        return _finish(pool, tau, self.bias + self.sigma * z, self.sigma, self.sigma)
 
 
 @register_predictor("rank-swap-oracle")
@@ -153,7 +152,7 @@ class RankSwapOracle:
         var = float(np.var(np.log(pool.tau)))
         spread = np.sqrt(self.sigma**2 + 2.0 * self.fraction * var)
         return _finish(pool, tau, np.log(swapped / tau) + self.sigma * z, spread,
-                       additive=pairs == 0)
+                       self.sigma if pairs == 0 else None)
 
 
 @register_predictor("difficulty-oracle")
@@ -186,4 +185,5 @@ class DifficultyOracle:
         sig = self.sigma * (1.0 + self.slope * (r[index] - 0.5))
         tau = all_tau[index].astype(np.float64)
         z = rng.standard_normal(tau.size)
-        return _finish(pool, tau, sig * z, self.sigma * np.sqrt(1.0 + self.slope**2 / 12.0))
+        rms = self.sigma * np.sqrt(1.0 + self.slope**2 / 12.0)
+        return _finish(pool, tau, sig * z, rms, rms)

@@ -7,8 +7,12 @@ predictions, :func:`fit_prior` estimates G as the Kiefer-Wolfowitz nonparametric
 likelihood estimate: a discrete distribution on a fine grid of atoms (spacing sd / 4 over
 the sample's range), fitted by the EM fixed point ``w_j <- w_j mean_i(L_ij / f_i)`` with
 ``L_ij = phi((x_i - a_j) / sd)`` and ``f_i = sum_j w_j L_ij`` (Koenker and Mizera 2014
-solve the same problem as a convex program; EM reaches the same optimum, more slowly).
-:func:`posterior` then gives each query's posterior mean and SD of ``ln tau``.
+solve the same problem as a convex program). EM approaches that optimum slowly and is
+stopped after at most :data:`MAX_ITER` iterations, which leaves a smoother G than the
+exact, spiky NPMLE; on the default pool that early-stopped G gave thresholds at least
+as close to the truth. :func:`posterior` then gives each query's posterior mean and SD
+of ``ln tau``. The grid has at most :data:`MAX_ATOMS` atoms, so it resolves the noise
+only when ``sd`` is not small next to the sample's range (:func:`resolvable`).
 
 Short predictions are pulled up and long ones down only as far as the fitted G says
 the traffic has queries there, which a normal prior cannot do: on a balanced batch of
@@ -27,14 +31,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Prior", "fit_prior", "fit_prior_cached", "posterior"]
+__all__ = ["Prior", "fit_prior", "fit_prior_cached", "posterior", "resolvable"]
 
 ATOMS_PER_SD = 4        #: grid density: atoms per noise SD
 MAX_ATOMS = 200         #: grid size limit (wide ranges at tiny sd get a coarser grid)
 BINS_PER_SD = 8         #: samples are binned at sd / 8 when that makes fewer points
 MAX_POINTS = 512        #: and never kept as more points than this
-MAX_ITER = 300          #: EM iterations at most (EM is slow near the optimum, but
-                        #: the posterior means settle long before the weights do)
+MAX_ITER = 300          #: EM iterations at most (early stopping; see above)
+MAX_SPACING = 0.5       #: atoms must be at most this many sd apart (:func:`resolvable`)
 TOL = 1e-9              #: or stop when the mean log-likelihood gains less than this
 CHECK_EVERY = 25        #: per iteration, checked every this many iterations
 
@@ -54,6 +58,17 @@ def _kernel(x: np.ndarray, atoms: np.ndarray, sd: float) -> np.ndarray:
     z = (x[:, None] - atoms[None, :]) / sd
     log_k = -0.5 * z * z
     return np.exp(log_k - log_k.max(axis=1, keepdims=True))
+
+
+def resolvable(x: np.ndarray, sd: float) -> bool:
+    """Whether :func:`fit_prior`'s grid over ``x`` has atoms within MAX_SPACING * sd.
+
+    A coarser grid would snap every posterior mean to an atom, moving thresholds by
+    more than their noise (on the default pool's range of ln tau, sd below about 0.06).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    width = float(x.max() - x.min()) if x.size else 0.0
+    return width / (MAX_ATOMS - 1) <= MAX_SPACING * sd
 
 
 def fit_prior(x: np.ndarray, sd: float) -> Prior:
@@ -130,8 +145,7 @@ def posterior(prior: Prior, x: np.ndarray, sd: float, chunk: int = 4096
               ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior mean and SD of ln tau for each observation in ``x`` (ln tokens).
 
-    Computed in logs, so a far outlier gets the value of the nearest atoms that carry
-    weight rather than 0/0.
+    Computed in logs, so no observation, however far from the atoms, gives 0/0.
     """
     x = np.asarray(x, dtype=np.float64)
     mean = np.empty(x.size)

@@ -165,3 +165,32 @@ def test_fast_for_a_large_batch() -> None:
 def test_switches_must_be_booleans(name: str, value: object) -> None:
     with pytest.raises(ValueError, match=f"{name} must be true or false"):
         policy(AllocationInput(np.array([100.0, 200.0]), 300.0), {name: value})
+
+
+def test_noise_too_small_for_the_prior_grid_is_left_alone() -> None:
+    _, t = _noisy_batch(0.005, n=300)   # ln T spans ~3.5: 200 atoms are ~3.5 sd apart
+    s = np.full(t.size, 0.3)
+    b = 256.0 * t.size
+    plain = policy(AllocationInput(t, b, log_spread=s), {})
+    tiny = policy(AllocationInput(t, b, log_spread=s, threshold_sd=0.005), {})
+    assert np.array_equal(tiny.caps, plain.caps)
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("threshold_sd", float("nan"), "threshold_sd must be finite"),
+    ("threshold_sd", -0.1, "threshold_sd must be finite"),
+    ("prior_thresholds", np.array([100.0, 0.0]), "prior_thresholds must be"),
+    ("prior_thresholds", np.ones((2, 2)), "prior_thresholds must be"),
+])
+def test_bad_noise_inputs_are_named(field: str, value: object, match: str) -> None:
+    inp = AllocationInput(np.array([100.0, 200.0]), 300.0, **{field: value})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=match):
+        policy(inp, {})
+
+
+def test_default_spread_adds_the_known_threshold_noise() -> None:
+    t = np.array([300.0, 600.0])
+    known = policy(AllocationInput(t, 500.0, threshold_sd=0.3), {"shrink": False})
+    explicit = policy(AllocationInput(t, 500.0, log_spread=np.full(2, np.hypot(0.25, 0.3))),
+                      {})
+    assert np.array_equal(known.caps, explicit.caps)

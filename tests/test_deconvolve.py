@@ -65,3 +65,11 @@ def test_well_formed_and_deterministic(x: np.ndarray, sd: float) -> None:
 def test_bad_input(x: np.ndarray, sd: float, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         fit_prior(x, sd)
+
+
+def test_resolvable_needs_atoms_within_half_an_sd() -> None:
+    from simulator.deconvolve import MAX_SPACING, resolvable
+
+    x = np.array([0.0, (MAX_ATOMS - 1) * MAX_SPACING * 0.1])   # exactly at the limit for 0.1
+    assert resolvable(x, 0.1) and not resolvable(x, 0.099)
+    assert resolvable(np.full(5, 3.0), 1e-6)   # one atom is exact

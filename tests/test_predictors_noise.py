@@ -79,11 +79,13 @@ def test_reported_spread(pool: Pool, kind: str, params: dict[str, float],
     assert pred.threshold_sd == pytest.approx(noise_sd)   # the additive part alone
 
 
-@pytest.mark.parametrize("fraction,expected", [(0.0, 0.2), (0.3, None)])
-def test_rank_swaps_are_not_additive_noise(pool: Pool, fraction: float,
+@pytest.mark.parametrize("fraction,n,expected", [(0.0, 50, 0.2), (0.3, 50, None),
+                                                  (0.01, 40, 0.2), (0.3, 1, 0.2)])
+def test_rank_swaps_are_not_additive_noise(pool: Pool, fraction: float, n: int,
                                            expected: float | None) -> None:
+    # with no pair swapped (fraction 0, or too few queries) only sigma's noise is left
     pred = make_predictor("rank-swap-oracle", fraction=fraction, sigma=0.2).predict(
-        pool, np.arange(50), rng_for(0, "p"))
+        pool, np.arange(n), rng_for(0, "p"))
     assert pred.threshold_sd == expected
     assert make_predictor("oracle").predict(pool, np.arange(5), rng_for(0, "p")
                                             ).threshold_sd is None

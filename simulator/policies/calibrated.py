@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from scipy.special import log_ndtr
 
-from simulator.deconvolve import fit_prior_cached, posterior
+from simulator.deconvolve import fit_prior_cached, posterior, resolvable
 from simulator.policies.base import (
     Allocation,
     AllocationInput,
@@ -120,8 +120,8 @@ def _spread_and_q(inp: AllocationInput, n: int, params: Mapping[str, Any]
         raise ValueError("clear-calibrated: min_spread must be > 0")
     if inp.log_spread is not None:
         s = np.asarray(inp.log_spread, dtype=np.float64)
-    else:
-        s = np.full(n, param(params, "spread", 0.25))
+    else:   # the within-query spread, plus the threshold noise when it is known
+        s = np.full(n, np.hypot(param(params, "spread", 0.25), inp.threshold_sd or 0.0))
     if s.shape != (n,) or not np.isfinite(s).all():
         raise ValueError("clear-calibrated: log_spread must be (N,) finite values")
     use_q = flag(params, "use_solvability", True)
@@ -130,6 +130,20 @@ def _spread_and_q(inp: AllocationInput, n: int, params: Mapping[str, Any]
     if q.shape != (n,) or not np.isfinite(q).all():
         raise ValueError("clear-calibrated: solvability must be (N,) finite values")
     return s, np.clip(q, 1e-12, 1.0)
+
+
+def _noise_and_sample(inp: AllocationInput, t: np.ndarray) -> tuple[float | None, np.ndarray]:
+    """The checked ``threshold_sd`` and the sample of thresholds to fit a prior to."""
+    sd = inp.threshold_sd
+    if sd is not None and not (np.isfinite(sd) and sd >= 0):
+        raise ValueError(f"clear-calibrated: threshold_sd must be finite and >= 0, got {sd}")
+    if inp.prior_thresholds is None:
+        return sd, t
+    sample = np.asarray(inp.prior_thresholds, dtype=np.float64)
+    if sample.ndim != 1 or not (np.isfinite(sample).all() and (sample > 0).all()):
+        raise ValueError("clear-calibrated: prior_thresholds must be a 1-D array of "
+                         "finite thresholds > 0 tokens")
+    return None if sd is None else float(sd), sample
 
 
 class _Demand:
@@ -158,16 +172,18 @@ def calibrated(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
 
     Params:
         min_spread: floor on s (default 0.05): s -> 0 would make U a step at T.
-        spread: s used when the predictor reports none (default 0.25, about the real
-            within-query SD of ln length on MATH-500).
+        spread: within-query SD used when the predictor reports no spread (default
+            0.25, about the real within-query SD of ln length on MATH-500); s is then
+            ``sqrt(spread^2 + threshold_sd^2)`` when the threshold noise is known.
         use_solvability: use the predictor's q_i when given (default true).
         shrink: when the predictor reports ``threshold_sd`` (its error is noise added
             to the truth, as with the noise oracles), first replace each T and s by
             their empirical-Bayes posterior (:func:`shrink`), the prior fitted to
             ``inp.prior_thresholds`` or, when that is None, to this batch (default
             true; no effect for predictors that report no ``threshold_sd``). Skipped
-            when the sample has fewer than MIN_SAMPLE thresholds or the noise SD is
-            below MIN_NOISE_SD.
+            when the sample has fewer than MIN_SAMPLE thresholds, when the noise SD is
+            below MIN_NOISE_SD or too small for the prior's grid over the sample's
+            range (:func:`simulator.deconvolve.resolvable`).
 
     Returns:
         caps (tokens, >= 0, sum <= B), lambda* (success probability per token) and
@@ -177,12 +193,11 @@ def calibrated(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     n = t.size
     if n == 0 or b <= 0:
         return Allocation(np.zeros(n), None, info={"funded": 0.0, "iterations": 0.0})
+    sd, sample = _noise_and_sample(inp, t)
     s, q = _spread_and_q(inp, n, params)
-    sd = inp.threshold_sd
-    sample = t if inp.prior_thresholds is None else np.asarray(inp.prior_thresholds)
     if (flag(params, "shrink", True) and sd is not None and sd >= MIN_NOISE_SD
-            and sample.size >= MIN_SAMPLE):
-        t, s = shrink(t, s, float(sd), inp.prior_thresholds)
+            and sample.size >= MIN_SAMPLE and resolvable(np.log(sample), sd)):
+        t, s = shrink(t, s, sd, sample)
     s = np.maximum(s, param(params, "min_spread", 0.05))
     dem = _Demand(t, s, q)
     hi = float(dem.abandon.max())          # nobody is funded at or above this price
