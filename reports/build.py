@@ -17,7 +17,7 @@ import yaml
 
 from reports import aggregate as agg
 from reports.charts_frontier import pareto_chart, phase_chart
-from reports.charts_noise import noise_chart
+from reports.charts_noise import noise_chart, paired_chart
 from reports.charts_run import allocation_scatter, breakdown_chart, latency_cdf, over_time_chart
 from reports.html import Figure, ReportDoc, write_report
 from reports.load import (
@@ -29,7 +29,7 @@ from reports.load import (
     load_inputs,
 )
 from reports.summary import COLUMNS, summary_frame
-from reports.sweeps import frontier_points, noise_band, noise_title
+from reports.sweeps import frontier_points, noise_band, noise_paired, noise_title
 from simulator import __version__
 
 __all__ = ["BuiltReport", "build_report", "report_doc", "run_figures", "store_figures",
@@ -37,6 +37,7 @@ __all__ = ["BuiltReport", "build_report", "report_doc", "run_figures", "store_fi
 
 RUNS = "Simulator runs"
 SWEEPS = "Static frontier and noise sweeps"
+PAIR_REFERENCE = "clear"  #: the policy the stress report's paired differences subtract
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,13 @@ def sweep_figures(frontiers: Sequence[FrontierData], stresses: Sequence[StressDa
         figures.append(Figure("noise", SWEEPS, "Accuracy as the threshold predictor gets "
                               "noisier (paper Fig. 11).",
                               noise_chart(band, policies, noise_title(table))))
+        diff = noise_paired(table, PAIR_REFERENCE)
+        if diff is not None:
+            figures.append(Figure(
+                "noise-paired", SWEEPS, f"Each policy against {PAIR_REFERENCE} on the same "
+                "queries and noise: a band clear of zero is a difference the seeds "
+                "resolve, even where the curves' own bands overlap.",
+                paired_chart(diff, order(diff), PAIR_REFERENCE, noise_title(table))))
     return figures
 
 

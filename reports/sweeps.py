@@ -12,7 +12,9 @@ import polars as pl
 
 from simulator.intervals import t_half_width
 
-__all__ = ["frontier_points", "noise_band", "noise_title"]
+__all__ = ["frontier_points", "noise_band", "noise_paired", "noise_title"]
+
+PAIR_ON = ("noise_kind", "stream", "sigma", "budget", "seed")  #: a stress table's CRN key
 
 NOISE_TITLES = {
     "lognormal": "Noise σ: SD of ln(predicted / true)",
@@ -68,6 +70,36 @@ def noise_band(frame: pl.DataFrame) -> pl.DataFrame:
         (pl.col("accuracy") - half).clip(0.0, 1.0).alias("lo"),
         (pl.col("accuracy") + half).clip(0.0, 1.0).alias("hi"),
     ).drop("sd")
+
+
+def noise_paired(frame: pl.DataFrame, reference: str = "clear") -> pl.DataFrame | None:
+    """Per-seed difference of each policy's accuracy to ``reference``, with a 95% band.
+
+    A stress-noise table gives every policy the same query samples and predictor noise
+    per (noise kind, stream, sigma, budget, seed), so the paired difference has a far
+    narrower interval than the two policies' own bands suggest.
+
+    Returns:
+        columns policy (labelled as in :func:`noise_band`), budget, sigma, diff (mean
+        over seeds), lo, hi (t-interval; zero width with one seed), seeds; None when
+        ``reference`` is not in the table or no other policy is.
+    """
+    on = [c for c in PAIR_ON if c in frame.columns]
+    ref = frame.filter(pl.col("policy") == reference).select(*on, pl.col("accuracy")
+                                                              .alias("ref"))
+    others = frame.filter(pl.col("policy") != reference)
+    if ref.height == 0 or others.height == 0:
+        return None
+    paired = others.join(ref, on=on).with_columns(
+        (pl.col("accuracy") - pl.col("ref")).alias("diff"))
+    agg = (paired.group_by(_split_label(paired, ("noise_kind", "stream")), "budget", "sigma",
+                           maintain_order=True)
+           .agg(pl.col("diff").mean(), pl.col("diff").std().alias("sd"),
+                pl.len().alias("seeds")))
+    half = pl.Series("half", np.nan_to_num(t_half_width(
+        agg["sd"].fill_null(np.nan).to_numpy(), agg["seeds"].to_numpy()), nan=0.0))
+    return agg.with_columns((pl.col("diff") - half).alias("lo"),
+                            (pl.col("diff") + half).alias("hi")).drop("sd")
 
 
 def noise_title(frame: pl.DataFrame) -> str:

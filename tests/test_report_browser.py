@@ -32,8 +32,9 @@ allocator: {policy: clear, budget_rate: 1500}
 duration: 60
 seed: 3
 """
-# over time, allocation, by tier, by benchmark, latency CDF, Pareto, phase, noise
-EXPECTED_CHARTS = 8
+# over time, allocation, by tier, by benchmark, latency CDF, Pareto, phase, noise,
+# noise paired to clear
+EXPECTED_CHARTS = 9
 
 
 def _chromium() -> str:
@@ -87,7 +88,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
                  "--out", str(frontier)]) == 0
     stress = tmp / "stress"
     assert main(["stress-noise", "--n", "200", "--seeds", "3", "--sigmas", "0,0.5,1",
-                 "--budgets", "256,1024", "--policies", "uniform,clear",
+                 "--budgets", "256,1024", "--policies", "uniform,clear,clear-calibrated",
                  "--out", str(stress)]) == 0
     built = build_report([tmp / "cmp", frontier, stress], tmp / "report.html")
     assert built.charts == EXPECTED_CHARTS

@@ -5,16 +5,17 @@ from __future__ import annotations
 import math
 
 import altair as alt
+import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
 
 from reports import aggregate as agg
 from reports.charts_frontier import pareto_chart, phase_chart
-from reports.charts_noise import noise_chart
+from reports.charts_noise import noise_chart, paired_chart
 from reports.charts_run import allocation_scatter, breakdown_chart, latency_cdf, over_time_chart
 from reports.summary import from_queries, summary_frame
-from reports.sweeps import frontier_points, noise_band
+from reports.sweeps import frontier_points, noise_band, noise_paired
 
 
 def _queries() -> pl.DataFrame:
@@ -230,3 +231,26 @@ def test_sweep_charts_encode_the_right_fields() -> None:
     assert _encoding(noise, "x") == {"sigma"}
     assert _encoding(noise, "y") == {"lo", "accuracy"}
     assert noise["facet"]["column"]["field"] == "budget"
+
+
+def test_noise_paired_is_the_per_seed_difference_to_the_reference() -> None:
+    from simulator.stress import paired_difference
+
+    rng = np.random.default_rng(0)
+    rows = [{"policy": p, "noise_kind": "lognormal", "stream": "balanced", "sigma": sig,
+             "budget": 256.0, "seed": seed, "accuracy": float(rng.uniform(0.2, 0.4))}
+            for p in ("uniform", "clear", "clear-calibrated") for sig in (0.0, 0.5)
+            for seed in range(4)]
+    frame = pl.DataFrame(rows)
+    diff = noise_paired(frame)
+    assert diff is not None and set(diff["policy"]) == {"uniform", "clear-calibrated"}
+    full = frame.with_columns(n=pl.lit(500), tokens=pl.lit(1.0), abandonment=pl.lit(0.0))
+    want = paired_difference(full, "clear-calibrated", "clear").sort("sigma")
+    got = diff.filter(pl.col("policy") == "clear-calibrated").sort("sigma")
+    assert np.allclose(got["diff"], want["mean"]) and np.allclose(got["lo"], want["lo"])
+    assert noise_paired(frame.filter(pl.col("policy") != "clear")) is None
+    assert noise_paired(frame.filter(pl.col("policy") == "clear")) is None
+    spec = paired_chart(diff, ["uniform", "clear-calibrated"], "clear").to_dict()
+    assert spec["facet"]["row"]["field"] == "policy"
+    assert spec["resolve"]["scale"]["y"] == "independent"
+    assert _encoding(spec, "y") >= {"lo", "diff"}
