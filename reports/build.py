@@ -89,12 +89,36 @@ def run_figures(runs: Sequence[RunData]) -> list[Figure]:
     return figures
 
 
+def _paired_by_file(items: Sequence[StressData]) -> pl.DataFrame | None:
+    """Each table's paired differences to PAIR_REFERENCE (pairs never cross files),
+    labelled by file like :func:`_label_by_file` when there are several."""
+    labels = _file_labels([d.path for d in items])
+    parts = [(label, noise_paired(d.frame, PAIR_REFERENCE)) for d, label in zip(
+        items, labels, strict=True)]
+    frames = [f if len(items) == 1 else f.with_columns(
+        pl.concat_str(pl.col("policy"), pl.lit(f" ({label})")).alias("policy"))
+        for label, f in parts if f is not None]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else None
+
+
+def _file_labels(paths: Sequence[Path]) -> list[str]:
+    """Short distinct names for input files: the stem, else folder/stem, else numbered
+    (two ``stress-noise`` outputs are both ``.../stress.parquet``)."""
+    for name in (lambda p: p.stem, lambda p: f"{p.parent.name}/{p.stem}"):
+        labels = [name(p) for p in paths]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [f"{i + 1}: {p.parent.name}/{p.stem}" for i, p in enumerate(paths)]
+
+
 def _label_by_file(items: Sequence[FrontierData] | Sequence[StressData]) -> pl.DataFrame:
     if len(items) == 1:
         return items[0].frame
-    return pl.concat([d.frame.with_columns(
-        pl.concat_str(pl.col("policy"), pl.lit(f" ({d.path.stem})")).alias("policy"))
-        for d in items], how="diagonal_relaxed")
+    labels = _file_labels([d.path for d in items])
+    frames: list[pl.DataFrame] = [d.frame for d in items]
+    return pl.concat([frame.with_columns(
+        pl.concat_str(pl.col("policy"), pl.lit(f" ({label})")).alias("policy"))
+        for frame, label in zip(frames, labels, strict=True)], how="diagonal_relaxed")
 
 
 def sweep_figures(frontiers: Sequence[FrontierData], stresses: Sequence[StressData],
@@ -126,7 +150,7 @@ def sweep_figures(frontiers: Sequence[FrontierData], stresses: Sequence[StressDa
         figures.append(Figure("noise", SWEEPS, "Accuracy as the threshold predictor gets "
                               "noisier (paper Fig. 11).",
                               noise_chart(band, policies, noise_title(table))))
-        diff = noise_paired(table, PAIR_REFERENCE)
+        diff = _paired_by_file(stresses)
         if diff is not None:
             figures.append(Figure(
                 "noise-paired", SWEEPS, f"Each policy against {PAIR_REFERENCE} on the same "

@@ -254,3 +254,15 @@ def test_noise_paired_is_the_per_seed_difference_to_the_reference() -> None:
     assert spec["facet"]["row"]["field"] == "policy"
     assert spec["resolve"]["scale"]["y"] == "independent"
     assert _encoding(spec, "y") >= {"lo", "diff"}
+
+
+def test_file_labels_stay_distinct() -> None:
+    from pathlib import Path
+
+    from reports.build import _file_labels
+
+    assert _file_labels([Path("x/a.parquet"), Path("x/b.parquet")]) == ["a", "b"]
+    assert _file_labels([Path("a/stress.parquet"), Path("b/stress.parquet")]) == [
+        "a/stress", "b/stress"]
+    assert _file_labels([Path("a/s.parquet"), Path("b/a/s.parquet")]) == [
+        "1: a/s", "2: a/s"]
