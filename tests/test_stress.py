@@ -119,3 +119,16 @@ def test_calibrated_beats_clear_from_moderate_noise(acceptance: pl.DataFrame) ->
     # a ceiling that knows every query's true q and tau gains only ~0.0015 at 0.3).
     low = d.filter(pl.col("sigma") <= 0.3)
     assert (low["hi"] > 0).all() and (low["mean"].abs() < 0.005).all()
+
+
+def test_calibrated_beats_clear_on_real_rollouts_under_heavy_noise(tmp_path: Path) -> None:
+    """The same effect on the real THIP rollouts (skipped without ../shared)."""
+    from simulator.pool import load_pool
+    from tests.conftest import require_shared
+
+    out = tmp_path / "thip.parquet"
+    assert main(["pool", "import", str(require_shared() / "raw"), "-o", str(out)]) == 0
+    frame = run_stress(load_pool(out), "balanced", 500, [256], [0.6, 1.0],
+                       ["clear", "clear-calibrated"], range(10))
+    d = paired_difference(frame, "clear-calibrated", "clear")
+    assert (d["lo"] > 0).all(), d
