@@ -93,12 +93,12 @@ def _paired_by_file(items: Sequence[StressData]) -> pl.DataFrame | None:
     """Each table's paired differences to PAIR_REFERENCE (pairs never cross files),
     labelled by file like :func:`_label_by_file` when there are several."""
     labels = _file_labels([d.path for d in items])
-    parts = [(label, noise_paired(d.frame, PAIR_REFERENCE)) for d, label in zip(
-        items, labels, strict=True)]
-    frames = [f if len(items) == 1 else f.with_columns(
-        pl.concat_str(pl.col("policy"), pl.lit(f" ({label})")).alias("policy"))
-        for label, f in parts if f is not None]
-    return pl.concat(frames, how="diagonal_relaxed") if frames else None
+    parts = [(f, label) for d, label in zip(items, labels, strict=True)
+             if (f := noise_paired(d.frame, PAIR_REFERENCE)) is not None]
+    if not parts:
+        return None
+    return _labelled([f for f, _ in parts], [label for _, label in parts],
+                     tag=len(items) > 1)
 
 
 def _file_labels(paths: Sequence[Path]) -> list[str]:
@@ -111,14 +111,19 @@ def _file_labels(paths: Sequence[Path]) -> list[str]:
     return [f"{i + 1}: {p.parent.name}/{p.stem}" for i, p in enumerate(paths)]
 
 
-def _label_by_file(items: Sequence[FrontierData] | Sequence[StressData]) -> pl.DataFrame:
-    if len(items) == 1:
-        return items[0].frame
-    labels = _file_labels([d.path for d in items])
-    frames: list[pl.DataFrame] = [d.frame for d in items]
+def _labelled(frames: Sequence[pl.DataFrame], labels: Sequence[str], tag: bool
+              ) -> pl.DataFrame:
+    """The frames stacked, each policy suffixed with ' (label)' when ``tag``."""
+    if not tag:
+        return pl.concat(frames, how="diagonal_relaxed")
     return pl.concat([frame.with_columns(
         pl.concat_str(pl.col("policy"), pl.lit(f" ({label})")).alias("policy"))
         for frame, label in zip(frames, labels, strict=True)], how="diagonal_relaxed")
+
+
+def _label_by_file(items: Sequence[FrontierData] | Sequence[StressData]) -> pl.DataFrame:
+    frames: list[pl.DataFrame] = [d.frame for d in items]
+    return _labelled(frames, _file_labels([d.path for d in items]), tag=len(items) > 1)
 
 
 def sweep_figures(frontiers: Sequence[FrontierData], stresses: Sequence[StressData],

@@ -59,17 +59,8 @@ def noise_band(frame: pl.DataFrame) -> pl.DataFrame:
         columns policy, budget, sigma, accuracy (mean), lo, hi (band edges, clipped to
         [0, 1]), seeds.
     """
-    agg = (frame.group_by(_split_label(frame, ("noise_kind", "stream")), "budget", "sigma",
-                          maintain_order=True)
-           .agg(pl.col("accuracy").mean(), pl.col("accuracy").std().alias("sd"),
-                pl.len().alias("seeds")))
-    # one seed: no interval (NaN), drawn as a band of zero width at the mean
-    half = pl.Series("half", np.nan_to_num(t_half_width(
-        agg["sd"].fill_null(np.nan).to_numpy(), agg["seeds"].to_numpy()), nan=0.0))
-    return agg.with_columns(
-        (pl.col("accuracy") - half).clip(0.0, 1.0).alias("lo"),
-        (pl.col("accuracy") + half).clip(0.0, 1.0).alias("hi"),
-    ).drop("sd")
+    band = _mean_band(frame, "accuracy")
+    return band.with_columns(pl.col("lo").clip(0.0, 1.0), pl.col("hi").clip(0.0, 1.0))
 
 
 def noise_paired(frame: pl.DataFrame, reference: str = "clear") -> pl.DataFrame | None:
@@ -92,14 +83,20 @@ def noise_paired(frame: pl.DataFrame, reference: str = "clear") -> pl.DataFrame 
         return None
     paired = others.join(ref, on=on).with_columns(
         (pl.col("accuracy") - pl.col("ref")).alias("diff"))
-    agg = (paired.group_by(_split_label(paired, ("noise_kind", "stream")), "budget", "sigma",
-                           maintain_order=True)
-           .agg(pl.col("diff").mean(), pl.col("diff").std().alias("sd"),
+    return _mean_band(paired, "diff")
+
+
+def _mean_band(frame: pl.DataFrame, value: str) -> pl.DataFrame:
+    """Mean of ``value`` over seeds per (labelled policy, budget, sigma), with the 95%
+    t-interval as ``lo``/``hi``; one seed gives a band of zero width at the mean."""
+    agg = (frame.group_by(_split_label(frame, ("noise_kind", "stream")), "budget", "sigma",
+                          maintain_order=True)
+           .agg(pl.col(value).mean(), pl.col(value).std().alias("sd"),
                 pl.len().alias("seeds")))
     half = pl.Series("half", np.nan_to_num(t_half_width(
         agg["sd"].fill_null(np.nan).to_numpy(), agg["seeds"].to_numpy()), nan=0.0))
-    return agg.with_columns((pl.col("diff") - half).alias("lo"),
-                            (pl.col("diff") + half).alias("hi")).drop("sd")
+    return agg.with_columns((pl.col(value) - half).alias("lo"),
+                            (pl.col(value) + half).alias("hi")).drop("sd")
 
 
 def noise_title(frame: pl.DataFrame) -> str:

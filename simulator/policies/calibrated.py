@@ -134,7 +134,7 @@ def _spread_and_q(inp: AllocationInput, n: int, params: Mapping[str, Any]
 
 def _noise_and_sample(inp: AllocationInput, t: np.ndarray) -> tuple[float | None, np.ndarray]:
     """The checked ``threshold_sd`` and the sample of thresholds to fit a prior to."""
-    sd = inp.threshold_sd
+    sd = None if inp.threshold_sd is None else float(inp.threshold_sd)
     if sd is not None and not (np.isfinite(sd) and sd >= 0):
         raise ValueError(f"clear-calibrated: threshold_sd must be finite and >= 0, got {sd}")
     if inp.prior_thresholds is None:
@@ -143,7 +143,7 @@ def _noise_and_sample(inp: AllocationInput, t: np.ndarray) -> tuple[float | None
     if sample.ndim != 1 or not (np.isfinite(sample).all() and (sample > 0).all()):
         raise ValueError("clear-calibrated: prior_thresholds must be a 1-D array of "
                          "finite thresholds > 0 tokens")
-    return None if sd is None else float(sd), sample
+    return sd, sample
 
 
 class _Demand:
