@@ -3,12 +3,12 @@
 Usage (from the repo root)::
 
     .venv/bin/python bench/calibrate.py            # side-by-side table, real vs synthetic
-    .venv/bin/python bench/calibrate.py --emit     # the REAL dict for simulator/calibration.py
+    .venv/bin/python bench/calibrate.py --emit     # the REAL dict for simulator/pools/embedded/calibration.py
     .venv/bin/python bench/calibrate.py --markdown # the table as Markdown (docs/pools.md)
 
 It reads ``../shared/data/rollouts/thip-qwen7b-rl/rollouts.csv`` (one row per response)
 and never copies it: only aggregate figures leave this script. The synthetic side is
-``simulator.synthetic.default_pool(seed=0)``.
+``simulator.pools.embedded.synthetic.default_pool(seed=0)``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from simulator.calibration import BENCHMARKS
-from simulator.pool_stats import QUANTILES, Figures, Rollouts, figures, rollouts_of
+from simulator.pools.embedded.calibration import BENCHMARKS
+from simulator.pools.stats import QUANTILES, Figures, Rollouts, figures, rollouts_of
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "rollouts" / "thip-qwen7b-rl"
@@ -46,7 +46,7 @@ def _r(x: float, nd: int = 4) -> float:
 
 
 def emit(real: dict[str, Figures]) -> str:
-    """Python source of the REAL constant (paste into simulator/calibration.py)."""
+    """Python source of the REAL constant (paste into simulator/pools/embedded/calibration.py)."""
     lines = ["REAL: dict[str, Figures] = {"]
     for b, f in real.items():
         lines.append(f'    "{b}": Figures(')
@@ -100,9 +100,9 @@ def frontier_check(seed: int = 0) -> str:
     ``c * tau`` tokens, shortest first, until the budget is spent; the best c in
     {1, 1.5, 2} is reported (an oracle-like bound the shadow-price policy approaches).
     """
-    from simulator.pool_source import resolve_pool
+    from simulator.pools.source import resolve_pool
     from simulator.seeds import rng_for
-    from simulator.streams import sample_stream
+    from simulator.traffic.streams import sample_stream
 
     pool = resolve_pool("default", seed=seed)
     sub = pool.subset(sample_stream(pool, "balanced", 500, rng_for(seed, "calibrate")))
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.emit:
         print(emit(real))
         return 0
-    from simulator.synthetic import default_pool
+    from simulator.pools.embedded.synthetic import default_pool
 
     pool = default_pool(seed=0)
     synth = {b: figures(rollouts_of(pool, pool.benchmarks == b)) for b in BENCHMARKS}

@@ -30,11 +30,11 @@ from scipy.special import ndtr
 
 from predictors.base import make_predictor
 from predictors.noise import within_spread
-from simulator.frontier import score_batch
+from simulator.experiments.frontier import score_batch
 from simulator.policies.oracle import greedy_fill, hull_segments
-from simulator.pool_source import resolve_pool
+from simulator.pools.source import resolve_pool
 from simulator.seeds import rng_for
-from simulator.streams import sample_stream
+from simulator.traffic.streams import sample_stream
 
 
 def hull_greedy(curves: np.ndarray, grid: np.ndarray, budget: float) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Empirical-Bayes deconvolution (simulator/deconvolve.py): speed and threshold error.
+"""Empirical-Bayes deconvolution (simulator/allocation/deconvolve.py): speed and threshold error.
 
 For each noise SD, on balanced batches of 500 default-pool queries under noisy-oracle
 noise (seeds 0-4), prints the time of one prior fit and one posterior, and the RMS error
@@ -16,11 +16,11 @@ import time
 
 import numpy as np
 
-import simulator.deconvolve as dec
+import simulator.allocation.deconvolve as dec
 from predictors.base import make_predictor
-from simulator.pool_source import resolve_pool
+from simulator.pools.source import resolve_pool
 from simulator.seeds import rng_for
-from simulator.streams import sample_stream
+from simulator.traffic.streams import sample_stream
 
 
 def _rmse(xs: list[np.ndarray], truths: list[np.ndarray], sd: float) -> float:

@@ -29,8 +29,8 @@ def one(n: int, rate: float, policy: str) -> dict[str, float]:
     """Run ``n`` arrivals in this process; wall time and peak RSS."""
     sys.path.insert(0, str(REPO))
     from simulator.des.runner import run_to_dir
-    from simulator.pool_source import resolve_pool
-    from simulator.scenario_io import parse_scenario
+    from simulator.pools.source import resolve_pool
+    from simulator.scenario.io import parse_scenario
 
     sc = parse_scenario({
         "pool": "default", "stream": "balanced",

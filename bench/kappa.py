@@ -13,10 +13,10 @@ import argparse
 import numpy as np
 
 from predictors.base import make_predictor
-from simulator.frontier import score_batch
-from simulator.pool_source import resolve_pool
+from simulator.experiments.frontier import score_batch
+from simulator.pools.source import resolve_pool
 from simulator.seeds import rng_for
-from simulator.streams import sample_stream
+from simulator.traffic.streams import sample_stream
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from simulator.shadow_price import solve_bisection, solve_exact
-from simulator.utility import adaptive_beta
+from simulator.allocation.shadow_price import solve_bisection, solve_exact
+from simulator.allocation.utility import adaptive_beta
 
 
 def _median_time(fn: Callable[..., object], args: tuple[object, ...], repeats: int) -> float:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from simulator.errors import UserError
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 from simulator.registry import Registry
 
 __all__ = ["PREDICTORS", "Prediction", "Predictor", "make_predictor", "register_predictor"]
@@ -33,7 +33,7 @@ class Prediction:
         solvability: (n,) probability q_i that the query is solvable at all, else None.
         threshold_sd: SD of ln T - ln tau when the error is noise added to the truth
             (the noise oracles; ln tokens), which lets a policy deconvolve T
-            (:mod:`simulator.deconvolve`); None for a regression output (the learned
+            (:mod:`simulator.allocation.deconvolve`); None for a regression output (the learned
             predictor), whose T is already a conditional mean.
     """
 
@@ -54,11 +54,9 @@ class Predictor(Protocol):
 PredictorFactory = Callable[..., Predictor]
 
 
-def _load_builtins() -> None:
-    import predictors  # noqa: F401  (registers the built-ins)
-
-
-PREDICTORS: Registry[PredictorFactory] = Registry("predictor", load=_load_builtins)
+#: Every predictor; the package ``predictors`` imports the built-ins, so importing this
+#: module (which runs the package first) always sees them registered.
+PREDICTORS: Registry[PredictorFactory] = Registry("predictor")
 
 
 def register_predictor(name: str) -> Callable[[PredictorFactory], PredictorFactory]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from predictors.base import Prediction, register_predictor
 from simulator.errors import UserError
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 
 if TYPE_CHECKING:
     from predictors.learned_model import LearnedModel

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from simulator.errors import UserError
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 
 __all__ = ["FEATURE_VERSION", "FeatureConfig", "check_pool", "featurize"]
 

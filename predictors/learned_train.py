@@ -30,7 +30,7 @@ from scipy.stats import rankdata
 from predictors.learned_features import FeatureConfig, featurize
 from predictors.learned_model import LearnedModel, Net
 from simulator.errors import UserError
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 from simulator.seeds import rng_for
 
 __all__ = ["auc", "evaluate", "heldout_index", "predict_arrays", "split", "train"]

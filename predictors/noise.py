@@ -30,7 +30,7 @@ predictor does not know about, so it is not part of the reported spread.
 
 Each also reports ``threshold_sd``, the SD of the noise in ln T alone (``sigma``; for
 ``difficulty-oracle`` its root mean square over the pool), because that noise is added
-to the truth and a policy may deconvolve it (:mod:`simulator.deconvolve`). Rank swaps
+to the truth and a policy may deconvolve it (:mod:`simulator.allocation.deconvolve`). Rank swaps
 are not additive noise (a swapped T says nothing about the query's own tau), so
 ``rank-swap-oracle`` reports none when it swaps any pair (and ``sigma`` when the batch
 is too small for a pair).
@@ -44,7 +44,7 @@ import numpy as np
 
 from predictors.base import Prediction, register_predictor
 from simulator.errors import UserError
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 
 __all__ = ["DifficultyOracle", "NoisyOracle", "OraclePredictor", "RankSwapOracle",
            "within_spread"]

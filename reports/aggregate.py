@@ -13,7 +13,7 @@ import math
 import numpy as np
 import polars as pl
 
-from simulator.streams import TIER_NAMES
+from simulator.traffic.streams import TIER_NAMES
 
 __all__ = ["COMPLETED", "allocation_sample", "breakdown", "latency_quantiles",
            "nice_width", "window_count", "windowed_gpu", "windowed_lambda", "windowed_outcomes"]

@@ -30,7 +30,7 @@ from reports.load import (
 )
 from reports.summary import COLUMNS, summary_frame
 from reports.sweeps import frontier_points, noise_band, noise_paired, noise_title
-from simulator import __version__
+from simulator.version import __version__
 
 __all__ = ["BuiltReport", "build_report", "report_doc", "run_figures", "store_figures",
            "sweep_figures"]

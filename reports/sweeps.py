@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from simulator.intervals import t_half_width
+from simulator.experiments.intervals import t_half_width
 
 __all__ = ["frontier_points", "noise_band", "noise_paired", "noise_title"]
 

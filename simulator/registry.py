@@ -31,15 +31,14 @@ class Registry(Generic[T]):
     Args:
         what: the entry kind in messages, e.g. ``"policy"``.
         plural: its plural, e.g. ``"policies"`` (default: ``what + "s"``).
-        load: imports the modules that register the built-in entries; called on the
-            first lookup so that importing the registry itself stays cheap.
+
+    Built-in entries register themselves when their package is imported (the package's
+    ``__init__`` imports its plug-in modules), so the registry never imports them back.
     """
 
-    def __init__(self, what: str, plural: str | None = None,
-                 load: Callable[[], object] | None = None) -> None:
+    def __init__(self, what: str, plural: str | None = None) -> None:
         self.what = what
         self.plural = plural or f"{what}s"
-        self._load = load
         self._entries: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -57,19 +56,13 @@ class Registry(Generic[T]):
 
         return deco
 
-    def _loaded(self) -> dict[str, T]:
-        if self._load is not None:
-            load, self._load = self._load, None
-            load()
-        return self._entries
-
     def get(self, name: str) -> T:
         """The entry ``name``.
 
         Raises:
             UnknownNameError: naming the valid entries.
         """
-        entries = self._loaded()
+        entries = self._entries
         if name not in entries:
             raise UnknownNameError(f"unknown {self.what} {name!r}; valid {self.plural}: "
                                    f"{', '.join(sorted(entries))}")
@@ -77,13 +70,13 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         """Every registered name, sorted."""
-        return sorted(self._loaded())
+        return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._loaded()
+        return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
-        return len(self._loaded())
+        return len(self._entries)

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -6,9 +6,9 @@ from typing import Any
 
 import polars as pl
 
-from simulator.config import Scenario
-from simulator.pool import Pool
-from simulator.scenario_io import parse_scenario
+from simulator.pools.pool import Pool
+from simulator.scenario.io import parse_scenario
+from simulator.scenario.models import Scenario
 
 
 def tiny_pool(lengths: list[list[int]], correct: list[list[bool]] | None = None,

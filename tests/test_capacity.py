@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from simulator.cli.main import main
-from simulator.config import Scenario
 from simulator.errors import UserError
-from simulator.scenario_io import parse_scenario
+from simulator.scenario.io import parse_scenario
+from simulator.scenario.models import Scenario
 from simulator.sweep.capacity import capacity_search, default_bracket
 from simulator.sweep.slo import Slo, failed_slos, parse_slos
 from tests.sweep_helpers import TINY_SCENARIO, write_scenario

@@ -11,7 +11,7 @@ import yaml
 
 from simulator.cli.main import main
 from simulator.errors import UserError
-from simulator.scenario_io import apply_overrides, load_scenario, parse_scenario
+from simulator.scenario.io import apply_overrides, load_scenario, parse_scenario
 
 GOOD = {
     "arrivals": {"kind": "poisson", "rate": 2.0},
@@ -164,7 +164,7 @@ def test_bad_trace_files_name_the_line(tmp_path: Path, name: str, content: str,
                                        message: str) -> None:
     # regression: a missing 'time' column was reported twice in one message, and bad
     # values did not say where they were
-    from simulator.arrivals import read_trace
+    from simulator.traffic.arrivals import read_trace
 
     (tmp_path / name).write_text(content)
     with pytest.raises(UserError) as info:
@@ -184,7 +184,7 @@ def _trace(tmp_path: Path, content: str) -> str:
 def test_missing_pool_message_fits_every_command(tmp_path: Path) -> None:
     # regression: the message told scenario users to pass '--pool default', an option
     # that 'clearsim run' does not have
-    from simulator.pool import PoolError, load_pool
+    from simulator.pools.pool import PoolError, load_pool
 
     with pytest.raises(PoolError) as info:
         load_pool(tmp_path / "none.parquet")

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from simulator.deconvolve import MAX_ATOMS, fit_prior, posterior
+from simulator.allocation.deconvolve import MAX_ATOMS, fit_prior, posterior
 
 
 def _two_points(n: int, sd: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +68,7 @@ def test_bad_input(x: np.ndarray, sd: float, match: str) -> None:
 
 
 def test_resolvable_needs_atoms_within_half_an_sd() -> None:
-    from simulator.deconvolve import MAX_SPACING, resolvable
+    from simulator.allocation.deconvolve import MAX_SPACING, resolvable
 
     x = np.array([0.0, (MAX_ATOMS - 1) * MAX_SPACING * 0.1])   # exactly at the limit for 0.1
     assert resolvable(x, 0.1) and not resolvable(x, 0.099)

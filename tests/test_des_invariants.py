@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.des.runner import run, run_to_dir
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 from tests.des_helpers import scenario, tiny_pool
 
 POLICIES = ["uniform", "tale", "clear", "clear-heuristic", "clear-cutoff", "oracle"]

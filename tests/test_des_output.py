@@ -78,7 +78,7 @@ def test_existing_folder_needs_force_and_is_swapped_whole(
 
 def test_python_api_is_lazy_and_matches_cli(tmp_path: Path, scenario_file: Path) -> None:
     import simulator
-    from simulator.scenario_io import load_scenario
+    from simulator.scenario.io import load_scenario
 
     sc = load_scenario(scenario_file)
     res = simulator.run(sc)

@@ -14,7 +14,7 @@ import pytest
 
 from simulator.des.pacing import ArrivalWindow, Pacer, paced_budget
 from simulator.des.runner import run
-from simulator.scenario_io import parse_scenario
+from simulator.scenario.io import parse_scenario
 from tests.des_helpers import scenario, tiny_pool
 
 

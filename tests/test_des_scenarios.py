@@ -15,7 +15,7 @@ import pytest
 
 from simulator.des.runner import run
 from simulator.metrics import windowed
-from simulator.scenario_io import load_scenario
+from simulator.scenario.io import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))

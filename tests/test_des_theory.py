@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from simulator.des.runner import run
-from simulator.pool import Pool
-from simulator.streams import tiers
+from simulator.pools.pool import Pool
+from simulator.traffic.streams import tiers
 from tests.des_helpers import scenario, tiny_pool
 
 S1 = 0.001  # s per token at one sequence: capacity 1000 tokens/s

@@ -9,8 +9,8 @@ import pytest
 
 from predictors.base import make_predictor
 from simulator.cli.main import main
-from simulator.frontier import run_frontier, score_batch
-from simulator.pool import save_pool
+from simulator.experiments.frontier import run_frontier, score_batch
+from simulator.pools.pool import save_pool
 from tests.conftest import random_pool
 
 POLICIES = ["uniform", "tale", "clear-heuristic", "clear-cutoff", "clear", "oracle"]
@@ -78,7 +78,7 @@ BUDGETS = [64, 128, 256, 512, 1024, 2048]
 
 
 def test_paper_effect_on_default_pool() -> None:
-    from simulator.pool_source import resolve_pool
+    from simulator.pools.source import resolve_pool
 
     frame = run_frontier(resolve_pool("default"), "balanced", 500, BUDGETS, POLICIES,
                          make_predictor("noisy-oracle", sigma=0.3), seed=0)
@@ -95,7 +95,7 @@ def test_paper_effect_on_real_thip_pool(tmp_path: pytest.TempPathFactory) -> Non
     raw = require_shared() / "raw"
     out = tmp_path / "thip.parquet"  # type: ignore[operator]
     assert main(["pool", "import", str(raw), "-o", str(out)]) == 0
-    from simulator.pool import load_pool
+    from simulator.pools.pool import load_pool
 
     frame = run_frontier(load_pool(out), "balanced", 500, BUDGETS, POLICIES,
                          make_predictor("noisy-oracle", sigma=0.3), seed=0)

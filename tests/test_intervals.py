@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator.intervals import t_half_width
+from simulator.experiments.intervals import t_half_width
 
 
 def test_matches_the_t_formula_and_is_nan_for_one_seed() -> None:

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from simulator.cli.main import main
-from simulator.pool import load_pool
+from simulator.pools.pool import load_pool
 from tests.conftest import require_shared
 
 

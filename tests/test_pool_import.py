@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.pool import PoolError, save_pool
-from simulator.pool_import import import_pool
-from simulator.pool_thip import benchmark_name
+from simulator.pools.importer import import_pool
+from simulator.pools.pool import PoolError, save_pool
+from simulator.pools.thip import benchmark_name
 from tests.conftest import require_shared
 
 ROWS: dict[str, list[Any]] = {

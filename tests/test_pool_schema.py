@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.pool import Pool, PoolError, load_pool, save_pool, validate_frame
+from simulator.pools.pool import Pool, PoolError, load_pool, save_pool, validate_frame
 
 
 def _frame(**override: Any) -> pl.DataFrame:

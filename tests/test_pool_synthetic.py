@@ -7,11 +7,11 @@ import time
 import numpy as np
 import pytest
 
-from simulator.calibration import BENCHMARKS, REAL
-from simulator.pool_stats import figures, rollouts_of
+from simulator.pools.embedded.calibration import BENCHMARKS, REAL
+from simulator.pools.embedded.synthetic import K, default_pool
+from simulator.pools.stats import figures, rollouts_of
 from simulator.seeds import rng_for
-from simulator.streams import sample_stream
-from simulator.synthetic import K, default_pool
+from simulator.traffic.streams import sample_stream
 
 
 def test_same_seed_gives_identical_frame() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from predictors.base import make_predictor
 from simulator.errors import UserError
-from simulator.pool import Pool, save_pool
+from simulator.pools.pool import Pool, save_pool
 from simulator.seeds import rng_for
 from tests.conftest import REPO, require_shared
 
@@ -166,8 +166,8 @@ def test_cli_train_and_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_real_math500_rollouts(tmp_path: Path) -> None:
     """Acceptance: R^2 > 0 held out, and clear driven by it beats uniform at 256."""
     root = require_shared()
-    from simulator.frontier import run_frontier
-    from simulator.pool_import import import_pool
+    from simulator.experiments.frontier import run_frontier
+    from simulator.pools.importer import import_pool
 
     files = sorted(root.glob("raw/*/MATH/generation.jsonl"))
     if not files:

@@ -8,9 +8,9 @@ import pytest
 from predictors.base import PREDICTORS, make_predictor
 from predictors.noise import within_spread
 from simulator.errors import UserError
-from simulator.pool import Pool
+from simulator.experiments.stress import NOISE_KINDS, predictor_settings
+from simulator.pools.pool import Pool
 from simulator.seeds import rng_for
-from simulator.stress import NOISE_KINDS, predictor_settings
 from tests.conftest import random_pool
 
 N = 4000
@@ -130,6 +130,6 @@ def test_stress_kinds_are_scenario_predictors(noise_kind: str) -> None:
     kind, params = predictor_settings(noise_kind, 0.5, {})
     assert kind in PREDICTORS
     make_predictor(kind, **params)
-    config = pytest.importorskip("simulator.config")
+    config = pytest.importorskip("simulator.scenario.models")
     spec = config.PredictorSpec(kind=kind, params=params)
     assert spec.kind == kind

@@ -234,7 +234,7 @@ def test_sweep_charts_encode_the_right_fields() -> None:
 
 
 def test_noise_paired_is_the_per_seed_difference_to_the_reference() -> None:
-    from simulator.stress import paired_difference
+    from simulator.experiments.stress import paired_difference
 
     rng = np.random.default_rng(0)
     rows = [{"policy": p, "noise_kind": "lognormal", "stream": "balanced", "sigma": sig,

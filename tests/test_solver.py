@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from simulator.shadow_price import solve_bisection, solve_exact
-from simulator.utility import breakpoint_y, lam_from_y, surge_utility, y_from_lam
+from simulator.allocation.shadow_price import solve_bisection, solve_exact
+from simulator.allocation.utility import breakpoint_y, lam_from_y, surge_utility, y_from_lam
 
 thresholds = arrays(np.float64, st.integers(1, 60),
                     elements=st.floats(1.0, 20000.0, allow_nan=False))

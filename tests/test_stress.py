@@ -11,9 +11,9 @@ import pytest
 from scipy import stats
 
 from simulator.cli.main import main
-from simulator.pool import Pool, save_pool
-from simulator.pool_source import resolve_pool
-from simulator.stress import STRESS_SCHEMA, paired_difference, run_stress, summarise
+from simulator.experiments.stress import STRESS_SCHEMA, paired_difference, run_stress, summarise
+from simulator.pools.pool import Pool, save_pool
+from simulator.pools.source import resolve_pool
 from tests.conftest import random_pool
 
 
@@ -123,7 +123,7 @@ def test_calibrated_beats_clear_from_moderate_noise(acceptance: pl.DataFrame) ->
 
 def test_calibrated_beats_clear_on_real_rollouts_under_heavy_noise(tmp_path: Path) -> None:
     """The same effect on the real THIP rollouts (skipped without ../shared)."""
-    from simulator.pool import load_pool
+    from simulator.pools.pool import load_pool
     from tests.conftest import require_shared
 
     out = tmp_path / "thip.parquet"

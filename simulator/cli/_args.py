@@ -98,7 +98,7 @@ def stream(text: str) -> str | list[float]:
     Raises:
         UserError: unknown mix name or bad weights (lists the valid ones).
     """
-    from simulator.streams import mix_weights
+    from simulator.traffic.streams import mix_weights
 
     value: str | list[float] = text
     if "," in text:

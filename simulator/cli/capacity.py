@@ -57,8 +57,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the search; exit 0 with an answer, 1 when nothing in range meets the SLOs."""
     from simulator.des.runner import run as simulate
-    from simulator.pool_source import resolve_pool
-    from simulator.scenario_io import load_scenario
+    from simulator.pools.source import resolve_pool
+    from simulator.scenario.io import load_scenario
     from simulator.sweep.capacity import capacity_search, default_bracket, is_integer_field
     from simulator.sweep.slo import parse_slos
 

@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     from reports.build import build_report
     from simulator.des.runner import run_to_dir
     from simulator.policies import get_policy
-    from simulator.pool_source import resolve_pool
-    from simulator.scenario_io import load_scenario
+    from simulator.pools.source import resolve_pool
+    from simulator.scenario.io import load_scenario
 
     policies = list(dict.fromkeys(args.policies))
     for name in policies:

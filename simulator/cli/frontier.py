@@ -19,8 +19,8 @@ from simulator.cli._args import (
     stream,
 )
 from simulator.errors import UserError
-from simulator.frontier import run_frontier
-from simulator.pool_source import resolve_pool
+from simulator.experiments.frontier import run_frontier
+from simulator.pools.source import resolve_pool
 
 DEFAULT_POLICIES = "uniform,tale,clear-heuristic,clear-cutoff,clear,oracle"
 

@@ -15,8 +15,8 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from simulator import __version__
 from simulator.errors import UserError
+from simulator.version import __version__
 
 EXIT_USAGE = 2
 

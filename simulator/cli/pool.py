@@ -8,10 +8,10 @@ import sys
 from typing import Any
 
 from simulator.cli._args import output_file, positive_int, seed
-from simulator.pool import save_pool
-from simulator.pool_import import import_pool
-from simulator.pool_source import resolve_pool
-from simulator.pool_stats import BUDGETS, summary
+from simulator.pools.importer import import_pool
+from simulator.pools.pool import save_pool
+from simulator.pools.source import resolve_pool
+from simulator.pools.stats import BUDGETS, summary
 
 
 def register(sub: Any) -> None:
@@ -102,7 +102,7 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def format_summary(name: str, info: dict[str, Any]) -> str:
-    """The human-readable form of :func:`simulator.pool_stats.summary`."""
+    """The human-readable form of :func:`simulator.pools.stats.summary`."""
     groups: dict[str, dict[str, Any]] = info["benchmarks"]
     out = [f"pool {name}: {info['queries']} queries, {info['rollouts']} rollouts, "
            f"K {info['k_min']}-{info['k_max']}, level known for {info['levels_known']}, "

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from simulator.cli._args import output_file, positive_int, seed
-from simulator.pool_source import resolve_pool
+from simulator.pools.source import resolve_pool
 
 EXAMPLE = """\
 examples:

@@ -56,7 +56,7 @@ def register(sub: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from simulator.des.runner import run_to_dir
-    from simulator.scenario_io import load_scenario
+    from simulator.scenario.io import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     out = Path(args.out or scenario.output.dir or Path("out") / Path(args.scenario).stem)
@@ -76,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from simulator.scenario_io import scenario_schema
+    from simulator.scenario.io import scenario_schema
 
     sys.stdout.write(json.dumps(scenario_schema(), indent=2) + "\n")
     return 0

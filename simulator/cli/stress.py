@@ -24,14 +24,14 @@ from simulator.cli._args import (
     stream,
 )
 from simulator.errors import UserError
-from simulator.pool_source import resolve_pool
-from simulator.stress import (
+from simulator.experiments.stress import (
     NOISE_KINDS,
     paired_difference,
     predictor_settings,
     run_stress,
     summarise,
 )
+from simulator.pools.source import resolve_pool
 
 DEFAULT_POLICIES = "uniform,clear,clear-calibrated"
 DEFAULT_SIGMAS = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0"

@@ -35,9 +35,9 @@ from collections import deque
 from collections.abc import Callable
 from heapq import heappop, heappush
 
-from simulator.config import GpuSpec
 from simulator.des.engine import GPU, At, Engine
 from simulator.des.records import Occupancy
+from simulator.scenario.models import GpuSpec
 
 __all__ = ["FluidGpu"]
 

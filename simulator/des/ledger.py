@@ -24,8 +24,8 @@ from simulator.des.records import (
     block_frame,
 )
 from simulator.des.source import BLOCK
-from simulator.pool import Pool
-from simulator.streams import tiers
+from simulator.pools.pool import Pool
+from simulator.traffic.streams import tiers
 
 __all__ = ["Ledger", "PoolView"]
 

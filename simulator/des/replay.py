@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 
 __all__ = ["pick_rollouts", "replay", "replay_one"]
 

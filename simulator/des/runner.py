@@ -20,9 +20,7 @@ import numpy as np
 import polars as pl
 
 from predictors.base import make_predictor
-from simulator import __version__
 from simulator.atomic import atomic_write_text
-from simulator.config import Scenario
 from simulator.des.allocator import Allocator
 from simulator.des.bank import TokenBank
 from simulator.des.engine import Engine
@@ -35,8 +33,10 @@ from simulator.errors import UserError
 from simulator.metrics import summarize
 from simulator.outdir import staged_dir
 from simulator.policies import AllocationInput, get_policy
-from simulator.pool import Pool
-from simulator.pool_source import resolve_pool
+from simulator.pools.pool import Pool
+from simulator.pools.source import resolve_pool
+from simulator.scenario.models import Scenario
+from simulator.version import __version__
 
 __all__ = ["RunResult", "run", "run_to_dir", "with_policy"]
 
@@ -76,7 +76,7 @@ def with_policy(scenario: Scenario, policy: str | None = None,
         alloc["params"] = dict(params)
     data = scenario.model_dump()
     data["allocator"] = alloc
-    from simulator.scenario_io import parse_scenario
+    from simulator.scenario.io import parse_scenario
 
     return parse_scenario(data)
 
@@ -205,7 +205,7 @@ def run_to_dir(scenario: Scenario, out: str | Path, *, force: bool = False,
     """
     import json
 
-    from simulator.scenario_io import dump_scenario
+    from simulator.scenario.io import dump_scenario
 
     scenario = with_policy(scenario, policy, params)
     dest = Path(out)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import numpy as np
 
 from predictors.base import Predictor
-from simulator.arrivals import make_arrivals
-from simulator.config import Scenario
 from simulator.des.records import Block
 from simulator.des.replay import pick_rollouts
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
+from simulator.scenario.models import Scenario
 from simulator.seeds import rng_for
-from simulator.streams import sample_stream
+from simulator.traffic.arrivals import make_arrivals
+from simulator.traffic.streams import sample_stream
 
 __all__ = ["BLOCK", "QuerySource"]
 

@@ -80,11 +80,9 @@ class Allocation:
 
 PolicyFn = Callable[[AllocationInput, Mapping[str, Any]], Allocation]
 
-def _load_builtins() -> None:
-    import simulator.policies  # noqa: F401  (registers the built-ins)
-
-
-POLICIES: Registry[PolicyFn] = Registry("policy", "policies", load=_load_builtins)
+#: Every policy; the package ``simulator.policies`` imports the built-ins, so importing
+#: this module (which runs the package first) always sees them registered.
+POLICIES: Registry[PolicyFn] = Registry("policy", "policies")
 _PARAMS: dict[str, tuple[str, ...]] = {}
 
 

@@ -21,14 +21,14 @@ concave envelope gives. Write t = T e^{s v}. Then:
 Demand is non-increasing in lambda with a jump at each lambda_i. lambda* is the smallest
 price whose demand fits B, found by bisection on ln lambda (all in logs, so no under- or
 overflow however loose the budget). The budget left below B is spent by
-:func:`simulator.shadow_price.spend_leftover`, the marginal query being the unfunded one
+:func:`simulator.allocation.shadow_price.spend_leftover`, the marginal query being the unfunded one
 with the highest abandonment price.
 
 When the predictor's error is noise added to the truth (it reports ``threshold_sd``, as
 the noise oracles do), a short T is more likely a noisy draw from the dense middle of
 the traffic than a truly short query. By default (``shrink``) T and s are first replaced
 by their empirical-Bayes posterior under a nonparametric prior fitted to the recent
-predictions (:mod:`simulator.deconvolve`); see docs/predictors.md for what it buys.
+predictions (:mod:`simulator.allocation.deconvolve`); see docs/predictors.md for what it buys.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 from scipy.special import log_ndtr
 
-from simulator.deconvolve import fit_prior_cached, posterior, resolvable
+from simulator.allocation.deconvolve import fit_prior_cached, posterior, resolvable
+from simulator.allocation.shadow_price import spend_leftover
 from simulator.policies.base import (
     Allocation,
     AllocationInput,
@@ -48,7 +49,6 @@ from simulator.policies.base import (
     param,
     register_policy,
 )
-from simulator.shadow_price import spend_leftover
 
 __all__ = ["calibrated", "inverse_mills_root", "shrink", "success_utility"]
 
@@ -93,7 +93,7 @@ def shrink(t: np.ndarray, s: np.ndarray, noise_sd: float,
     """Empirical-Bayes thresholds and spreads for predictions ``ln T = ln tau + N(0, sd^2)``.
 
     The distribution of ln tau is the NPMLE fitted to ``ln sample`` (this batch's
-    thresholds when None; :func:`simulator.deconvolve.fit_prior`). Each T becomes
+    thresholds when None; :func:`simulator.allocation.deconvolve.fit_prior`). Each T becomes
     exp(E[ln tau | T]), and each spread ``s`` (noise and within-query spread w combined,
     ``s^2 = sd^2 + w^2``) becomes ``sqrt(Var[ln tau | T] + w^2)``.
 
@@ -183,7 +183,7 @@ def calibrated(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
             true; no effect for predictors that report no ``threshold_sd``). Skipped
             when the sample has fewer than MIN_SAMPLE thresholds, when the noise SD is
             below MIN_NOISE_SD or too small for the prior's grid over the sample's
-            range (:func:`simulator.deconvolve.resolvable`).
+            range (:func:`simulator.allocation.deconvolve.resolvable`).
 
     Returns:
         caps (tokens, >= 0, sum <= B), lambda* (success probability per token) and

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from simulator.allocation.shadow_price import solve_bisection, solve_exact
+from simulator.allocation.utility import adaptive_beta
 from simulator.policies.base import (
     Allocation,
     AllocationInput,
@@ -14,8 +16,6 @@ from simulator.policies.base import (
     param,
     register_policy,
 )
-from simulator.shadow_price import solve_bisection, solve_exact
-from simulator.utility import adaptive_beta
 
 SOLVERS = ("exact", "bisection")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from simulator.sweep import executor_ray, kind_scenario  # noqa: F401  (register 'ray', 'scenario')
 from simulator.sweep.plan import SweepPlan, load_sweep, plan_sweep
 from simulator.sweep.runner import SweepOutcome, run_sweep
 from simulator.sweep.store import Store, StoreStatus

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from simulator.config import Scenario
 from simulator.errors import UserError
+from simulator.scenario.models import Scenario
 from simulator.sweep.grid import set_dotted
 from simulator.sweep.slo import Slo, check_names, failed_slos
 
@@ -58,7 +58,7 @@ class CapacityResult:
 
 def summary_metrics(scenario: Scenario, run: RunFn) -> list[str]:
     """The numeric summary metrics of ``scenario``, from a one-query dry run."""
-    from simulator.scenario_io import parse_scenario
+    from simulator.scenario.io import parse_scenario
     from simulator.sweep.kind_scenario import DROPPED
 
     raw = scenario.model_dump(mode="json")
@@ -106,7 +106,7 @@ def default_bracket(scenario: Scenario, param: str) -> tuple[float, float]:
 
 def with_value(scenario: Scenario, param: str, value: float) -> Scenario:
     """``scenario`` with ``param`` set to ``value`` (validated; UserError names the path)."""
-    from simulator.scenario_io import parse_scenario
+    from simulator.scenario.io import parse_scenario
 
     return parse_scenario(set_dotted(scenario.model_dump(mode="json"), param, value))
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 
 __all__ = ["CellResult", "CellTask", "SweepContext", "execute", "pool_bytes"]
 

@@ -46,11 +46,8 @@ class Executor(Protocol):
 
 
 ExecutorFactory = Callable[[int | None, str | None], Executor]
-def _load_builtins() -> None:
-    import simulator.sweep.executor_ray  # noqa: F401  (registers 'ray')
-
-
-EXECUTORS: Registry[ExecutorFactory] = Registry("executor", load=_load_builtins)
+#: Every executor; ``simulator.sweep`` imports the plug-in modules (``executor_ray``).
+EXECUTORS: Registry[ExecutorFactory] = Registry("executor")
 
 
 def register_executor(name: str) -> Callable[[ExecutorFactory], ExecutorFactory]:

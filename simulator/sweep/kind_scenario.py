@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from simulator.config import Scenario
 from simulator.errors import UserError
-from simulator.pool import Pool
-from simulator.pool_source import DEFAULT_POOL
+from simulator.pools.pool import Pool
+from simulator.pools.source import DEFAULT_POOL
+from simulator.scenario.models import Scenario
 from simulator.sweep.grid import set_dotted
 from simulator.sweep.kinds import model_file, rebase_paths, register_kind
 from simulator.sweep.spec import SEED_AXIS, SweepSpec
@@ -36,7 +36,7 @@ class ScenarioKind:
 
     def base(self, spec: SweepSpec, root: Path) -> dict[str, Any]:
         """The base scenario file (relative to ``root``), resolved and validated."""
-        from simulator.scenario_io import load_scenario
+        from simulator.scenario.io import load_scenario
 
         assert isinstance(spec.base, str)
         path = Path(spec.base)
@@ -49,7 +49,7 @@ class ScenarioKind:
     def build(self, base: Mapping[str, Any], coords: Mapping[str, Any], seed: int,
               root: Path) -> Scenario:
         """The validated scenario of one cell, with ``seed`` as its run seed."""
-        from simulator.scenario_io import parse_scenario
+        from simulator.scenario.io import parse_scenario
 
         raw: dict[str, Any] = dict(base)
         for path, value in rebase_paths(coords, self.PATHS, root).items():
@@ -65,7 +65,7 @@ class ScenarioKind:
 
     def load_pool(self, config: Scenario) -> Pool:
         """The pool of ``config``."""
-        from simulator.pool_source import resolve_pool
+        from simulator.pools.source import resolve_pool
 
         try:
             return resolve_pool(config.pool.source, seed=config.pool.seed)

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from simulator.errors import UserError
-from simulator.pool import Pool
-from simulator.pool_source import DEFAULT_POOL
+from simulator.pools.pool import Pool
+from simulator.pools.source import DEFAULT_POOL
 from simulator.registry import Registry
 from simulator.sweep.grid import set_dotted
 from simulator.sweep.spec import SEED_AXIS, FrontierCell, SweepSpec
@@ -53,11 +53,8 @@ class CellKind(Protocol):
         ...
 
 
-def _load_builtins() -> None:
-    import simulator.sweep.kind_scenario  # noqa: F401  (registers 'scenario')
-
-
-KINDS: Registry[CellKind] = Registry("sweep kind", load=_load_builtins)
+#: Every cell kind; ``simulator.sweep`` imports the plug-in modules (``kind_scenario``).
+KINDS: Registry[CellKind] = Registry("sweep kind")
 
 
 def register_kind(name: str) -> Callable[[type[Any]], type[Any]]:
@@ -106,7 +103,7 @@ def _pydantic_line(exc: ValidationError) -> str:
 
 @register_kind("frontier")
 class FrontierKind:
-    """Static frontier and noise cells (:func:`simulator.frontier.run_frontier`)."""
+    """Static frontier and noise cells (:func:`simulator.experiments.frontier.run_frontier`)."""
 
     PATHS = frozenset({"pool"})
 
@@ -120,7 +117,7 @@ class FrontierKind:
         """The validated :class:`FrontierCell` and its seed."""
         from predictors.base import make_predictor
         from simulator.policies import check_params, get_policy
-        from simulator.streams import mix_weights
+        from simulator.traffic.streams import mix_weights
 
         raw: dict[str, Any] = dict(base)
         for path, value in rebase_paths(coords, self.PATHS, root).items():
@@ -149,7 +146,7 @@ class FrontierKind:
 
     def load_pool(self, config: tuple[FrontierCell, int]) -> Pool:
         """The default or a Parquet pool."""
-        from simulator.pool_source import resolve_pool
+        from simulator.pools.source import resolve_pool
 
         return resolve_pool(config[0].pool)
 
@@ -162,7 +159,7 @@ class FrontierKind:
     def run(self, config: tuple[FrontierCell, int], pool: Pool) -> dict[str, Any]:
         """accuracy, tokens_per_query and abandonment_rate of one policy at one budget."""
         from predictors.base import make_predictor
-        from simulator.frontier import run_frontier
+        from simulator.experiments.frontier import run_frontier
 
         cell, seed = config
         predictor = make_predictor(cell.predictor.kind, **cell.predictor.params)

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from simulator.errors import UserError
-from simulator.scenario_io import read_yaml_mapping
+from simulator.scenario.io import read_yaml_mapping
 from simulator.sweep.cells import SweepContext, pool_bytes
 from simulator.sweep.grid import Cell, axis_dtype, canonical, expand
 from simulator.sweep.kinds import CellKind, get_kind

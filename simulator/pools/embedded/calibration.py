@@ -12,13 +12,13 @@ pool that docs/pools.md shows. Only aggregate figures are stored here, never dat
 
 Units: lengths in generated tokens; ``logmean`` and ``logsd_*`` in ln(tokens) of rollouts
 that stopped before the cap; fractions and accuracies in [0, 1]. ``bin_accuracy`` follows
-``simulator.pool_stats.LENGTH_BINS`` (<256, <512, <1024, <2048, >=2048 uncapped, capped);
+``simulator.pools.stats.LENGTH_BINS`` (<256, <512, <1024, <2048, >=2048 uncapped, capped);
 NaN marks an empty bin. ``level_*`` are MATH levels 1-5 (math500 only).
 """
 
 from __future__ import annotations
 
-from simulator.pool_stats import Figures
+from simulator.pools.stats import Figures
 
 __all__ = ["BENCHMARKS", "MAX_MODEL_LEN", "REAL", "SOURCE_COMMIT"]
 

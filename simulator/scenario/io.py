@@ -1,4 +1,4 @@
-"""Scenario files: YAML in, validated :class:`~simulator.config.Scenario` out.
+"""Scenario files: YAML in, validated :class:`~simulator.scenario.models.Scenario` out.
 
 ``load_scenario(path, overrides)`` reads the YAML, resolves its relative paths against
 the scenario file's folder, applies ``--set a.b=c`` overrides (the value is parsed as
@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from simulator.config import Scenario
 from simulator.errors import UserError
+from simulator.scenario.models import Scenario
 
 __all__ = ["apply_overrides", "dump_scenario", "format_error", "load_scenario",
            "parse_scenario", "scenario_schema"]

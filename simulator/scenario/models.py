@@ -2,7 +2,7 @@
 
 Every section is a pydantic v2 model with unknown keys forbidden. The models do no
 I/O: paths are only strings here and are opened when a run starts. Loading YAML,
-``--set`` overrides and error formatting live in :mod:`simulator.scenario_io`.
+``--set`` overrides and error formatting live in :mod:`simulator.scenario.io`.
 
 Units: times in seconds, rates in queries/s, budgets in tokens and tokens/s.
 """
@@ -20,8 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from simulator.arrivals import ArrivalSpec
-from simulator.streams import MIXES
+from simulator.traffic.arrivals import ArrivalSpec
+from simulator.traffic.streams import MIXES
 
 __all__ = ["AllocatorSpec", "GpuSpec", "MixChange", "OutputSpec", "PoolSpec",
            "PredictorSpec", "Scenario", "StreamSpec"]

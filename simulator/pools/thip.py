@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from simulator.pool import PoolError
+from simulator.pools.pool import PoolError
 
 __all__ = ["BENCHMARK_ALIASES", "benchmark_name", "is_thip_line", "read_thip"]
 

@@ -19,9 +19,9 @@ import polars as pl
 
 from predictors.base import Prediction, Predictor
 from simulator.policies import AllocationInput, check_params, get_policy
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 from simulator.seeds import rng_for
-from simulator.streams import sample_stream
+from simulator.traffic.streams import sample_stream
 
 __all__ = ["FRONTIER_SCHEMA", "BatchScore", "allocation_input", "score_batch", "run_frontier"]
 

@@ -5,7 +5,7 @@ For every noise level the predictor's noise comes from ``rng_for(seed, "predicto
 the same generator at every level, so the levels differ only in scale (for the
 log-normal kinds ``z`` is literally the same draw). Every policy and budget then
 allocates from the same prediction: common random numbers across policies, and across
-noise levels too. Scoring reuses :func:`simulator.frontier.score_batch`.
+noise levels too. Scoring reuses :func:`simulator.experiments.frontier.score_batch`.
 
 The swept level is the ``sigma`` column; its meaning per ``noise_kind``
 (:data:`NOISE_KINDS`, each the predictor a scenario's ``predictor`` section names):
@@ -33,11 +33,11 @@ import polars as pl
 
 from predictors.base import make_predictor
 from simulator.errors import UserError
-from simulator.frontier import score_batch
-from simulator.intervals import t_half_width
-from simulator.pool import Pool
+from simulator.experiments.frontier import score_batch
+from simulator.experiments.intervals import t_half_width
+from simulator.pools.pool import Pool
 from simulator.seeds import rng_for
-from simulator.streams import sample_stream
+from simulator.traffic.streams import sample_stream
 
 __all__ = ["NOISE_KINDS", "STRESS_SCHEMA", "paired_difference", "predictor_settings",
            "run_stress", "summarise"]

@@ -1,7 +1,7 @@
 """Shadow-price solvers: find lambda* and the caps it implies under a total budget B.
 
 Problem: maximise sum_i U_i(t_i) s.t. sum_i t_i <= B, t_i >= 0, with the shifted-surge
-utility of :mod:`simulator.utility`. Each query best-responds to the price lambda;
+utility of :mod:`simulator.allocation.utility`. Each query best-responds to the price lambda;
 demand D(lambda) is non-increasing with a jump each time a query is abandoned, and
 lambda* is the smallest price with D(lambda*) <= B.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.utility import breakpoint_y, lam_from_y, y_from_lam
+from simulator.allocation.utility import breakpoint_y, lam_from_y, y_from_lam
 
 __all__ = ["Solution", "solve_bisection", "solve_exact", "spend_leftover"]
 

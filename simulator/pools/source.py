@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from simulator.pool import Pool, load_pool
+from simulator.pools.pool import Pool, load_pool
 
 __all__ = ["DEFAULT_POOL", "resolve_pool"]
 
@@ -13,7 +13,7 @@ DEFAULT_POOL = "default"
 
 @lru_cache(maxsize=4)
 def _default(seed: int) -> Pool:
-    from simulator.synthetic import default_pool
+    from simulator.pools.embedded.synthetic import default_pool
 
     return default_pool(seed=seed)
 

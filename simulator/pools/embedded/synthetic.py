@@ -1,6 +1,6 @@
 """The embedded default pool: synthetic rollouts calibrated to real THIP figures.
 
-Generative model, per benchmark b (figures from :data:`simulator.calibration.REAL`):
+Generative model, per benchmark b (figures from :data:`simulator.pools.embedded.calibration.REAL`):
 
 1. Each query has a latent difficulty ``d ~ N(0, 1)``.
 2. Its log-length location is ``mu = logmean_b + sb * (RHO * d + sqrt(1 - RHO^2) * e)``,
@@ -17,7 +17,7 @@ Generative model, per benchmark b (figures from :data:`simulator.calibration.REA
    and it is correct with probability ``sigmoid(a_b - SLOPE * d - GAMMA * eps)``: longer
    rollouts of the same query are a little less often right.
 6. math500 queries get MATH levels 1-5 by ranking a noisy copy of ``d`` into the real
-   level shares. Text is a bag of generated words (see :mod:`simulator.synthetic_text`)
+   level shares. Text is a bag of generated words (see :mod:`simulator.pools.embedded.text`)
    whose topic, wording and length carry a weak difficulty signal.
 
 Everything is drawn from named generators of :func:`simulator.seeds.rng_for`, so the
@@ -29,11 +29,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from simulator.calibration import BENCHMARKS, MAX_MODEL_LEN, REAL
-from simulator.pool import Pool
-from simulator.pool_stats import Figures
+from simulator.pools.embedded.calibration import BENCHMARKS, MAX_MODEL_LEN, REAL
+from simulator.pools.embedded.text import query_texts
+from simulator.pools.pool import Pool
+from simulator.pools.stats import Figures
 from simulator.seeds import rng_for
-from simulator.synthetic_text import query_texts
 
 __all__ = ["CAP_TILT", "GAMMA", "K", "LEVEL_NOISE", "RHO", "SLOPE", "default_pool"]
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from simulator.errors import UserError
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 
 __all__ = ["MIXES", "TIER_NAMES", "mix_weights", "sample_stream", "tiers"]
 

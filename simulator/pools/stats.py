@@ -1,7 +1,7 @@
 """Summary figures of rollout data: accuracy, length quantiles, cap mass, S-curves.
 
 One home for the numbers that both ``clearsim pool inspect`` prints and the synthetic
-calibration (``bench/calibrate.py``, :mod:`simulator.calibration`) compares. Every
+calibration (``bench/calibrate.py``, :mod:`simulator.pools.embedded.calibration`) compares. Every
 function works on flat per-rollout arrays, so a real CSV and a :class:`Pool` give
 directly comparable figures. Lengths are in generated tokens.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.pool import Pool
+from simulator.pools.pool import Pool
 
 __all__ = [
     "BUDGETS",
