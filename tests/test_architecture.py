@@ -41,7 +41,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "reports": ("simulator.des", "simulator.cli", "simulator.serving"),
 }
 #: the shared ground at ``simulator/*.py`` imports nothing of the packages above.
-SHARED = ("simulator.atomic", "simulator.errors", "simulator.metrics", "simulator.outdir",
+SHARED = ("simulator.atomic", "simulator.checks", "simulator.errors", "simulator.metrics",
           "simulator.registry", "simulator.seeds", "simulator.version")
 
 

@@ -7,19 +7,41 @@ from typing import Any
 
 import yaml
 
+from simulator.checks import number
 from simulator.errors import UserError
 
 
 def float_list(text: str) -> list[float]:
-    """argparse type: ``"64,128,256"`` -> [64.0, 128.0, 256.0] (each >= 0)."""
+    """argparse type: ``"64,128,256"`` -> [64.0, 128.0, 256.0] (each finite, >= 0)."""
+    return number_list(text, lo=0.0)
+
+
+def number_list(text: str, lo: float | None = None) -> list[float]:
+    """argparse type: comma-separated finite numbers (>= ``lo`` when given), at most
+    :data:`simulator.checks.MAX_MAGNITUDE` in size."""
+    items = [v.strip() for v in text.split(",") if v.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}") from None
-    if not values or any(not (v >= 0) for v in values):
-        raise argparse.ArgumentTypeError(f"expected non-negative numbers, got {text!r}")
-    return values
+        return [number(v, "", lo=lo) for v in items]
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} in {text!r}") from None
+
+
+def finite(text: str) -> float:
+    """argparse type: one finite number, at most 1e9 in size."""
+    try:
+        return number(text, "")
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    v = finite(text)
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"expected a number > 0 and < 1, got {text!r}")
+    return v
 
 
 def name_list(text: str) -> list[str]:

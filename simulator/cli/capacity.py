@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from simulator.cli._args import positive_int
+from simulator.cli._args import finite, positive_int
 
 EXAMPLE = """\
 examples:
@@ -39,9 +39,9 @@ def register(sub: Any) -> None:
                    "'latency_p95<=30,accuracy>=0.5'")
     p.add_argument("--param", required=True, metavar="KEY.PATH",
                    help="the scenario field to search, e.g. arrivals.rate")
-    p.add_argument("--lo", type=float, help="lower end (default: the scenario's value / 10)")
-    p.add_argument("--hi", type=float, help="upper end (default: the scenario's value * 10)")
-    p.add_argument("--tol", type=float, help="stop when the bracket is this narrow "
+    p.add_argument("--lo", type=finite, help="lower end (default: the scenario's value / 10)")
+    p.add_argument("--hi", type=finite, help="upper end (default: the scenario's value * 10)")
+    p.add_argument("--tol", type=finite, help="stop when the bracket is this narrow "
                    "(default: (hi - lo) / 256)")
     p.add_argument("--max-probes", type=positive_int, default=20,
                    help="at most this many simulations; default: %(default)s")

@@ -12,6 +12,7 @@ from simulator.atomic import atomic_write_parquet
 from simulator.cli._args import (
     add_batch_options,
     check_policy_params,
+    finite,
     key_values,
     output_file,
     policy_params,
@@ -41,7 +42,7 @@ def register(sub: Any) -> None:
     add_batch_options(p, "64,128,256,512,1024,2048", DEFAULT_POLICIES)
     p.add_argument("--predictor", default="noisy-oracle",
                    help="threshold predictor kind; default: %(default)s")
-    p.add_argument("--noise", type=float, default=0.3,
+    p.add_argument("--noise", type=finite, default=0.3,
                    help="sigma of the noisy-oracle log-normal noise; default: %(default)s")
     p.add_argument("--predictor-param", action="append", metavar="NAME=VALUE",
                    help="predictor parameter, repeatable (e.g. model=model.pt for "

@@ -11,7 +11,7 @@ import math
 import sys
 from typing import Any
 
-from simulator.cli._args import output_file, positive_int, seed
+from simulator.cli._args import fraction, output_file, positive_int, seed
 from simulator.pools.source import resolve_pool
 
 EXAMPLE = """\
@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
     t.add_argument("--epochs", type=positive_int, default=30, help="default: %(default)s")
     t.add_argument("--seed", type=seed, default=0, help="split and training seed; "
                    "default: %(default)s")
-    t.add_argument("--test-frac", type=float, default=0.2,
+    t.add_argument("--test-frac", type=fraction, default=0.2,
                    help="share of queries held out; default: %(default)s")
     t.add_argument("--json", action="store_true", help="print the figures as JSON")
     t.set_defaults(func=run_train)

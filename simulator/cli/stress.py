@@ -18,6 +18,7 @@ from simulator.cli._args import (
     check_policy_params,
     key_values,
     name_list,
+    number_list,
     output_dir,
     policy_params,
     positive_int,
@@ -38,15 +39,8 @@ DEFAULT_SIGMAS = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0"
 
 
 def signed_list(text: str) -> list[float]:
-    """argparse type: comma-separated numbers, negatives allowed (bias levels)."""
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one number")
-    return values
+    """argparse type: comma-separated finite numbers, negatives allowed (bias levels)."""
+    return number_list(text)
 
 
 def register(sub: Any) -> None:

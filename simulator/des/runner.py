@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from predictors.base import make_predictor
-from simulator.atomic import atomic_write_text
+from simulator.atomic import atomic_write_text, staged_dir
 from simulator.des.allocator import Allocator
 from simulator.des.bank import TokenBank
 from simulator.des.engine import Engine
@@ -31,7 +31,6 @@ from simulator.des.records import MemorySink, Occupancy, ParquetSink, Sink, Spoo
 from simulator.des.source import QuerySource
 from simulator.errors import UserError
 from simulator.metrics import summarize
-from simulator.outdir import staged_dir
 from simulator.policies import AllocationInput, get_policy
 from simulator.pools.pool import Pool
 from simulator.pools.source import resolve_pool

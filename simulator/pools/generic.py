@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from simulator.checks import bad_counts
 from simulator.pools.pool import Pool, PoolError
 
 __all__ = ["ALIASES", "ROLLOUT_SCHEMA", "read_generic"]
@@ -79,8 +80,8 @@ def read_generic(frame: pl.DataFrame, path: Path, benchmark: str | None) -> pl.D
         raw = col(name)
         val = raw.cast(pl.Float64, strict=False) if raw.dtype != pl.String else \
             raw.str.strip_chars().cast(pl.Float64, strict=False)
-        bad = (val.is_null() & raw.is_not_null()) | val.is_nan() | (val != val.round(0)) \
-            | (val < lo)
+        bad = (val.is_null() & raw.is_not_null()) \
+            | pl.Series(bad_counts(val.fill_null(lo).to_numpy(), lo))  # finite, whole, in range
         if name == "length":
             bad = bad | val.is_null()
         if bad.fill_null(False).any():

@@ -18,6 +18,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from simulator.checks import bad_counts
 from simulator.pools.pool import PoolError
 
 __all__ = ["BENCHMARK_ALIASES", "benchmark_name", "is_thip_line", "read_thip"]
@@ -61,8 +64,9 @@ def _config(path: Path) -> dict[str, Any]:
 
 
 def _int(path: Path, line: int, field: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value \
-            or float(value) != int(value) or int(value) < minimum:
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or bad_counts(np.array([float(value) if abs(value) < 1e300 else np.inf]),
+                          minimum)[0]:  # finite, whole, in range (a huge JSON int too)
         raise PoolError(f"{path}: line {line}, field '{field}': {value!r} is not an "
                         f"integer >= {minimum}; token counts must be whole numbers")
     return int(value)

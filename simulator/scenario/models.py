@@ -12,14 +12,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
+from simulator.checks import StrictModel
+from simulator.scenario.size import LimitSpec, check_run_size
 from simulator.traffic.arrivals import ArrivalSpec
 from simulator.traffic.streams import MIXES
 
@@ -29,7 +32,7 @@ __all__ = ["AllocatorSpec", "GpuSpec", "MixChange", "OutputSpec", "PoolSpec",
 Mix = str | list[float]
 
 
-class _Section(BaseModel):
+class _Section(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -191,6 +194,8 @@ class Scenario(_Section):
     n_queries: int | None = Field(default=None, gt=0, description="stop after this many arrivals")
     seed: int = Field(default=0, ge=0, description="run seed (arrivals, stream, rollouts, predictor)")
     output: OutputSpec = Field(default_factory=lambda: OutputSpec())
+    limits: LimitSpec = Field(default_factory=lambda: LimitSpec(), description="run-size "
+                              "limits checked before the run (simulator.scenario.size)")
 
     @field_validator("pool", mode="before")
     @classmethod
@@ -207,3 +212,15 @@ class Scenario(_Section):
         if (self.duration is None) == (self.n_queries is None):
             raise ValueError("set exactly one of 'duration' (s) and 'n_queries'")
         return self
+
+    @model_validator(mode="after")
+    def _size(self) -> Scenario:
+        check_run_size(self)  # raises naming the estimate and the limit to raise
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        if self.limits == LimitSpec():  # default limits are left out of dumps
+            out.pop("limits", None)
+        return out

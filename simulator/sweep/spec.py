@@ -26,14 +26,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from simulator.checks import StrictModel
 
 __all__ = ["SEED_AXIS", "FrontierCell", "PredictorCell", "SweepSpec"]
 
 SEED_AXIS = "seed"
 
 
-class _Model(BaseModel):
+class _Model(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

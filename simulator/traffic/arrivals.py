@@ -25,15 +25,16 @@ from typing import Annotated, Literal, Protocol
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from simulator.checks import StrictModel
 from simulator.errors import UserError
 
 __all__ = ["ARRIVALS", "ArrivalGen", "ArrivalSpec", "GammaSpec", "PiecewiseSpec",
            "PoissonSpec", "RatePoint", "TraceSpec", "make_arrivals"]
 
 
-class _Spec(BaseModel):
+class _Spec(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
