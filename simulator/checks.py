@@ -139,4 +139,6 @@ def check_size(estimate: float, limit: float, what: str, fix: str) -> None:
 def _about(x: float) -> str:
     if not math.isfinite(x):
         return "infinitely many"
+    if x < 10:
+        return f"{x:.2g}"
     return f"{x:,.0f}" if x < 1e6 else f"{x:.2g}"

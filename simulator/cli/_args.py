@@ -36,6 +36,14 @@ def finite(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (at most 1e9)."""
+    try:
+        return number(text, "", lo=0.0, lo_open=True)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def fraction(text: str) -> float:
     """argparse type: a number strictly between 0 and 1."""
     v = finite(text)
@@ -215,3 +223,6 @@ def add_batch_options(p: argparse.ArgumentParser, budgets: str, policies: str) -
                    help=f"comma-separated policies; default: {policies}")
     p.add_argument("--param", action="append", metavar="POLICY.PARAM=VALUE",
                    help="policy parameter, repeatable (e.g. clear.kappa=2)")
+    p.add_argument("--max-memory", type=positive_float, default=4.0, metavar="GB",
+                   help="refuse a batch whose estimated memory exceeds this (about 1 kB "
+                   "per query at 8 rollouts); default: %(default)s")

@@ -20,7 +20,7 @@ from simulator.cli._args import (
     stream,
 )
 from simulator.errors import UserError
-from simulator.experiments.frontier import run_frontier
+from simulator.experiments.frontier import check_batch_memory, run_frontier
 from simulator.pools.source import resolve_pool
 
 DEFAULT_POLICIES = "uniform,tale,clear-heuristic,clear-cutoff,clear,oracle"
@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     params.update(key_values(args.predictor_param, "--predictor-param"))
     predictor = make_predictor(args.predictor, **params)
     pool = resolve_pool(args.pool)
+    check_batch_memory(pool, args.n, args.max_memory)
     if args.held_out:
         held_out = getattr(predictor, "held_out", None)
         if held_out is None:

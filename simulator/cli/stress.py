@@ -25,6 +25,7 @@ from simulator.cli._args import (
     stream,
 )
 from simulator.errors import UserError
+from simulator.experiments.frontier import check_batch_memory
 from simulator.experiments.stress import (
     NOISE_KINDS,
     paired_difference,
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     for s in args.sigmas:   # validate every level before any work
         predictor_settings(args.noise_kind, s, extra)
     pool = resolve_pool(args.pool)
+    check_batch_memory(pool, args.n, args.max_memory)
     cells = args.seeds * len(args.sigmas)
     with tqdm(total=cells, desc="stress-noise", unit="cell",
               disable=not sys.stderr.isatty()) as bar:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from simulator.errors import UserError
 from simulator.scenario.models import Scenario
+from simulator.scenario.yamlread import YamlRefused, load_yaml
 
 __all__ = ["apply_overrides", "dump_scenario", "format_error", "load_scenario",
            "parse_scenario", "scenario_schema"]
@@ -193,7 +194,9 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
             raise UserError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. "
                             "allocator.budget_rate=200")
         try:
-            value = yaml.safe_load(text) if text else None
+            value = load_yaml(text) if text else None
+        except YamlRefused as exc:
+            raise UserError(f"--set {key}: {exc}") from None
         except yaml.YAMLError:
             value = text
         _set(item, out, _steps(item, key), value)
@@ -239,12 +242,17 @@ def read_yaml_mapping(path: Path, what: str, shape: str, empty_ok: bool = False
         empty_ok: an empty file is an empty mapping (else an error).
 
     Raises:
-        UserError: missing file, bad YAML (with the line), or not a mapping.
+        UserError: missing file, bad YAML (with the line), a duplicate key, nesting too
+            deep, an alias bomb (see :mod:`simulator.scenario.yamlread`), or not a mapping.
     """
     if not path.is_file():
         raise UserError(f"{path}: {what} not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read the {what} ({exc}); check the file") from None
+    except YamlRefused as exc:
+        raise UserError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

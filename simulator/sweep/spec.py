@@ -17,6 +17,7 @@ A sweep file is YAML validated by :class:`SweepSpec` (unknown keys are errors)::
     seeds: [0, 1, 2]            # replicates: the ``seed`` coordinate (or a ``seed`` axis)
     crn_axes: [policy]          # axes left out of the seed: common random numbers
     store: out/sweeps/demo      # results store (relative to the sweep file)
+    max_cells: 100000           # refuse a bigger grid up front (the default)
 
 The spec does no I/O; :func:`simulator.sweep.load.load_sweep` reads the file and the
 base scenario.
@@ -24,15 +25,17 @@ base scenario.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from simulator.checks import StrictModel
+from simulator.checks import Count, StrictModel, check_size
 
 __all__ = ["SEED_AXIS", "FrontierCell", "PredictorCell", "SweepSpec"]
 
 SEED_AXIS = "seed"
+MAX_CELLS = 100_000
 
 
 class _Model(StrictModel):
@@ -84,6 +87,8 @@ class SweepSpec(_Model):
     executor: str | None = Field(None, description="default executor (local, ray)")
     workers: int | None = Field(None, gt=0, description="default number of workers")
     address: str | None = Field(None, description="default Ray address (host:port)")
+    max_cells: Count = Field(MAX_CELLS, description="most cells the grid may have; "
+                             "raise it for a legitimately big sweep")
 
     @field_validator("axes")
     @classmethod
@@ -117,6 +122,10 @@ class SweepSpec(_Model):
         seed_values = self.axes.get(SEED_AXIS, [])
         if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seed_values):
             raise ValueError("axis 'seed': values must be whole numbers >= 0")
+        sizes = [len(v) for v in self.axis_values().values()]
+        check_size(math.prod(sizes), self.max_cells,
+                   f"sweep cells ({' x '.join(map(str, sizes))} axis values and seeds)",
+                   "use fewer axis values or seeds, or raise max_cells in the sweep file")
         for path in self.crn_axes:
             if path not in self.axes:
                 raise ValueError(f"crn_axes: {path!r} is not an axis; axes: "
