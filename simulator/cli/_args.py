@@ -187,7 +187,18 @@ def output_file(path: str, option: str, example: str) -> str:
     for parent in p.parents:
         if parent.exists() and not parent.is_dir():
             raise UserError(f"{option} {path}: {parent} is a file, not a folder")
+    _writable(p, option, path)
     return path
+
+
+def _writable(p: Any, option: str, path: str) -> None:
+    """Refuse when the nearest existing folder above ``p`` cannot be written."""
+    import os
+
+    here = next((q for q in p.absolute().parents if q.exists()), None)
+    if here is not None and not os.access(here, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: the folder {here} is not writable; "
+                        "choose a writable path")
 
 
 def output_dir(path: str, option: str) -> str:
@@ -203,6 +214,7 @@ def output_dir(path: str, option: str) -> str:
         if q.exists() and not q.is_dir():
             raise UserError(f"{option} {path}: {q} exists and is not a folder; "
                             "choose another path")
+    _writable(p / "x", option, path)
     return path
 
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from simulator.cli._args import fmt_metric, name_list, policy_params
+from simulator.cli._args import fmt_metric, name_list, output_dir, policy_params
 from simulator.errors import UserError
 
 DEFAULT_POLICIES = "uniform,tale,clear,clear-calibrated,oracle"
@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--param for {', '.join(unknown)}: not among --policies")
     scenario = load_scenario(args.scenario, args.overrides)
     out = Path(args.out or Path("out") / f"{Path(args.scenario).stem}-compare")
+    output_dir(str(out), "--out")  # a file on the way is refused before any run
     _check_outputs(out, policies, args.force)
     try:
         pool = resolve_pool(scenario.pool.source, seed=scenario.pool.seed)

@@ -1,7 +1,7 @@
 """Scenario files: YAML in, validated :class:`~simulator.scenario.models.Scenario` out.
 
-``load_scenario(path, overrides)`` reads the YAML, resolves its relative paths against
-the scenario file's folder, applies ``--set a.b=c`` overrides (the value is parsed as
+``load_scenario(path, overrides)`` reads the YAML, resolves its relative paths
+(``pool``, ``arrivals.path``, ``output.dir``) against the scenario file's folder, applies ``--set a.b=c`` overrides (the value is parsed as
 YAML, so ``--set allocator.budget_rate=200`` gives a number; paths in overrides are
 relative to the working directory; ``a.b[1].c`` indexes lists), and validates. Every
 problem becomes one :class:`UserError` line that names the YAML path and, where there
@@ -204,7 +204,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
 
 
 def _rebase(raw: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Relative pool and trace paths are taken from the scenario file's folder."""
+    """Relative pool, trace and output.dir paths are taken from the scenario file's folder."""
     pool = raw.get("pool")
     if isinstance(pool, str):
         raw["pool"] = pool = {"source": pool}
@@ -215,6 +215,10 @@ def _rebase(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     if isinstance(arr, dict) and isinstance(arr.get("path"), str) \
             and not Path(arr["path"]).is_absolute():
         arr["path"] = str(base / arr["path"])
+    out = raw.get("output")
+    if isinstance(out, dict) and isinstance(out.get("dir"), str) \
+            and not Path(out["dir"]).is_absolute():
+        out["dir"] = str(base / out["dir"])
     return raw
 
 

@@ -174,7 +174,8 @@ class PredictorSpec(_Section):
 class OutputSpec(_Section):
     """Where and how results are written."""
 
-    dir: str | None = Field(default=None, description="output folder (default out/<scenario name>)")
+    dir: str | None = Field(default=None, description="output folder, relative to the "
+                            "scenario file (default out/<scenario file name>)")
     gpu_window: float = Field(default=10.0, gt=0, description="width of gpu.parquet windows (s)")
     slo: float | None = Field(default=None, gt=0, description="latency SLO (s) for "
                               "correct_within_slo_per_s")

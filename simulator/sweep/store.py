@@ -80,6 +80,11 @@ class Manifest:
                        data.get("source", ""))
         except FileNotFoundError:
             raise UserError(f"{path.parent}: not a sweep store (no manifest.json)") from None
+        except NotADirectoryError:
+            raise UserError(f"{path.parent}: is a file, not a sweep store folder; give the "
+                            "store's folder (the sweep file's 'store')") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"{path}: cannot read the sweep manifest ({exc})") from None
         except (ValueError, KeyError, TypeError, AttributeError):
             raise UserError(f"{path}: not a clearsim sweep manifest ({FORMAT})") from None
 
