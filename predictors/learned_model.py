@@ -23,6 +23,7 @@ seed, test_frac    how the split was drawn
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ import torch
 from torch import nn
 
 from predictors.learned_features import FeatureConfig
-from simulator.atomic import atomic_write
+from simulator.atomic import atomic_write_bytes
 from simulator.errors import UserError
 
 __all__ = ["FORMAT", "LearnedModel", "Net", "load_model", "save_model"]
@@ -91,7 +92,10 @@ class LearnedModel:
 
 
 def save_model(model: LearnedModel, path: str | os.PathLike[str]) -> Path:
-    """Write ``model`` atomically (unique temporary file, then rename). Returns the path."""
+    """Write ``model`` atomically (unique temporary file, then rename). Returns the path.
+
+    Two identical trainings give byte-identical files.
+    """
     p = Path(path)
     data: dict[str, Any] = {
         "format": FORMAT,
@@ -107,7 +111,12 @@ def save_model(model: LearnedModel, path: str | os.PathLike[str]) -> Path:
         "seed": model.seed,
         "test_frac": model.test_frac,
     }
-    return atomic_write(p, lambda tmp: torch.save(data, tmp))
+    # torch names the zip's top folder after the file it writes to; saved to a buffer
+    # it is always "archive", so identical trainings give identical bytes (not the
+    # random temporary name of the atomic write).
+    buffer = io.BytesIO()
+    torch.save(data, buffer)
+    return atomic_write_bytes(buffer.getvalue(), p)
 
 
 def load_model(path: str | os.PathLike[str]) -> LearnedModel:

@@ -3,7 +3,8 @@
 Every module in :mod:`simulator.cli` that defines ``register(subparsers)`` adds its own
 subcommand(s), so adding a command touches one file. Expected user errors (bad files,
 bad arguments, bad scenarios) print one line ``clearsim: error: ...`` and exit 2; they
-never show a traceback.
+never show a traceback. SIGTERM unwinds like Ctrl-C (exit 143): staged output folders
+and temporary files are removed on the way out (:mod:`simulator.atomic`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,34 @@ import argparse
 import importlib
 import os
 import pkgutil
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
+from typing import Any
 
 from simulator.errors import UserError
 from simulator.version import __version__
 
 EXIT_USAGE = 2
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds the command so its ``finally`` blocks clean up."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut cleanup
+    raise Terminated
+
+
+def _trap_sigterm() -> Any:
+    """Install the SIGTERM handler (main thread only); returns the previous one."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 class Parser(argparse.ArgumentParser):
@@ -61,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{prog}: error: unrecognized arguments: {' '.join(extra)} "
                          f"(see '{prog} --help')\n")
         return EXIT_USAGE
+    previous = _trap_sigterm()
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
@@ -69,11 +92,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("clearsim: interrupted\n")
         return 130
+    except Terminated:
+        sys.stderr.write("clearsim: terminated (SIGTERM); unfinished outputs removed\n")
+        return EXIT_TERMINATED
     except BrokenPipeError:
         # Output piped into e.g. `head`: stop quietly, as Unix tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
