@@ -23,7 +23,6 @@ seed, test_frac    how the split was drawn
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ import torch
 from torch import nn
 
 from predictors.learned_features import FeatureConfig
-from simulator.atomic import atomic_write_bytes
+from simulator.atomic import atomic_write
 from simulator.errors import UserError
 
 __all__ = ["FORMAT", "LearnedModel", "Net", "load_model", "save_model"]
@@ -111,12 +110,9 @@ def save_model(model: LearnedModel, path: str | os.PathLike[str]) -> Path:
         "seed": model.seed,
         "test_frac": model.test_frac,
     }
-    # torch names the zip's top folder after the file it writes to; saved to a buffer
-    # it is always "archive", so identical trainings give identical bytes (not the
-    # random temporary name of the atomic write).
-    buffer = io.BytesIO()
-    torch.save(data, buffer)
-    return atomic_write_bytes(buffer.getvalue(), p)
+    # torch names the zip's top folder after the file it writes: a fixed temporary name
+    # ("model.pt" in a private folder), so identical trainings give identical bytes.
+    return atomic_write(p, lambda tmp: torch.save(data, tmp), inner_name="model.pt")
 
 
 def load_model(path: str | os.PathLike[str]) -> LearnedModel:

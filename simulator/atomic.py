@@ -110,12 +110,15 @@ def _parent_ready(p: Path, what: str) -> None:
                         "choose a writable path")
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[str], Any]) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[str], Any],
+                 inner_name: str | None = None) -> Path:
     """Call ``write(tmp_path)`` then rename ``tmp_path`` onto ``path``.
 
     Args:
         path: the final file.
         write: writes the complete content to the temporary path it is given.
+        inner_name: give the temporary this fixed file name (inside a private temporary
+            folder), for writers that record their file's name in the content (torch).
 
     Raises:
         UserError: the folder cannot be created or written (names the path).
@@ -123,21 +126,29 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], Any]) -> P
     p = Path(path)
     _parent_ready(p, "output file")
     remove_stale(p.parent, p.name)
+    prefix = f".{p.name}.{_tag()}"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.{_tag()}", suffix=".tmp", dir=p.parent)
+        if inner_name is None:
+            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=p.parent)
+            os.close(fd)
+            holder = tmp
+        else:
+            holder = tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=p.parent)
+            tmp = os.path.join(holder, inner_name)
     except OSError as exc:
         raise UserError(f"output file {p}: cannot write in {p.parent} "
                         f"({exc.strerror or exc}); choose a writable path") from None
-    os.close(fd)
-    _HELD.add(tmp)
+    _HELD.add(holder)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; match a normal open()
         os.replace(tmp, p)
     finally:
-        _HELD.discard(tmp)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _HELD.discard(holder)
+        if os.path.isdir(holder):
+            shutil.rmtree(holder, ignore_errors=True)
+        elif os.path.exists(holder):
+            os.unlink(holder)
     return p
 
 

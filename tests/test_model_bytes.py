@@ -25,5 +25,5 @@ def test_identical_trainings_give_identical_bytes(tmp_path: Path) -> None:
     first, second = (p.read_bytes() for p in paths)
     assert first == second
     names = zipfile.ZipFile(paths[0]).namelist()
-    assert all(n.startswith("archive/") for n in names), names
+    assert all(n.startswith("model/") for n in names), names
     assert not [p.name for p in tmp_path.rglob(".*")]  # no temporaries left
