@@ -1,0 +1,164 @@
+"""Kill tests: SIGKILL a command at a random moment, then the output is absent or complete,
+a rerun succeeds and leaves no litter (the dead process's temporaries are removed).
+
+The suite kills each command once; ``CLEARSIM_KILL_REPEAT=20`` repeats each in a row, and
+``CLEARSIM_KILL_SEED`` fixes the random moments (the seed is in every failure message);
+``pytest -s`` prints one line per kill (output absent or complete, temporaries left).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from simulator.cli.main import main
+from tests.sweep_helpers import write_scenario
+
+REPEAT = int(os.environ.get("CLEARSIM_KILL_REPEAT", "1"))
+SEED = int(os.environ.get("CLEARSIM_KILL_SEED", str(time.time_ns() % 10**6)))
+RUN_FILES = {"queries.parquet", "ticks.parquet", "gpu.parquet", "scenario.resolved.yaml",
+             "summary.json"}
+
+
+def _start(argv: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "simulator.cli.main", *argv],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _litter(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*"))
+
+
+def _run_complete(out: Path) -> None:
+    assert {p.name for p in out.iterdir()} >= RUN_FILES, sorted(out.iterdir())
+    json.loads((out / "summary.json").read_text())
+    pl.read_parquet(out / "queries.parquet")
+
+
+def _stress_complete(out: Path) -> None:
+    assert pl.read_parquet(out / "stress.parquet").height == 2 * 2 * 2  # policy x sigma x seed
+
+
+def _pool_complete(out: Path) -> None:
+    from simulator.pools.pool import load_pool
+
+    assert len(load_pool(out)) == 400
+
+
+def _model_complete(out: Path) -> None:
+    from predictors.learned_model import load_model
+
+    assert load_model(out).metrics
+
+
+def _inputs(tmp: Path) -> dict[str, Path]:
+    rows = 3200
+    csv = tmp / "rollouts.csv"
+    pl.DataFrame({"id": [f"q{i // 8}" for i in range(rows)], "benchmark": ["toy"] * rows,
+                  "length": [1 + (i * 7919) % 4000 for i in range(rows)],
+                  "correct": [(i * 31) % 3 == 0 for i in range(rows)]}).write_csv(csv)
+    pool = tmp / "pool.parquet"
+    assert main(["pool", "import", str(csv), "-o", str(pool)]) == 0
+    scenario = write_scenario(tmp, n_queries=1500)
+    return {"csv": csv, "pool": pool, "scenario": scenario}
+
+
+# name -> (argv builder given inputs and the output path, output path name, check, latest
+# kill moment in seconds after the start)
+CASES: dict[str, tuple[Callable[[dict[str, Path], Path], list[str]], str,
+                       Callable[[Path], None], float]] = {
+    "run": (lambda i, o: ["run", str(i["scenario"]), "--out", str(o), "--force"], "run",
+            _run_complete, 5.0),
+    "stress-noise": (lambda i, o: ["stress-noise", "--n", "300", "--seeds", "2", "--sigmas",
+                                   "0,0.5", "--policies", "uniform,clear", "--out", str(o),
+                                   "--force"], "stress", _stress_complete, 5.0),
+    "pool import": (lambda i, o: ["pool", "import", str(i["csv"]), "-o", str(o)],
+                    "pool.parquet", _pool_complete, 5.0),
+    "predictor train": (lambda i, o: ["predictor", "train", "--pool", str(i["pool"]),
+                                      "--out", str(o), "--epochs", "2"], "model.pt",
+                        _model_complete, 7.0),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_kill_at_a_random_moment(tmp_path: Path, name: str) -> None:
+    build, leaf, complete, latest = CASES[name]
+    inputs = _inputs(tmp_path)
+    outs = tmp_path / "outs"
+    outs.mkdir()
+    out = outs / leaf
+    rng = random.Random(f"{SEED}-{name}")
+    for attempt in range(REPEAT):
+        delay = rng.uniform(0.0, latest)
+        where = f"{name}, attempt {attempt + 1}/{REPEAT}, kill at {delay:.2f} s (seed {SEED})"
+        proc = _start(build(inputs, out))
+        time.sleep(delay)
+        proc.kill()  # SIGKILL: no cleanup runs
+        proc.wait()
+        if out.exists():  # absent or complete, never half-written
+            try:
+                complete(out)
+            except (AssertionError, OSError, pl.exceptions.PolarsError) as exc:
+                if not (name == "stress-noise" and not (out / "stress.parquet").exists()):
+                    raise AssertionError(f"{where}: incomplete output: {exc}") from exc
+        state = "complete" if out.exists() else "absent"
+        print(f"KILL {where}: output {state}, {len(_litter(outs))} temporaries left by the kill")
+        assert main(build(inputs, out)) == 0, where  # the rerun succeeds ...
+        complete(out)
+        assert _litter(outs) == [], where  # ... and removes the dead process's temporaries
+
+
+def test_sigterm_cleans_up_on_its_way_out(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path, n_queries=3000)
+    outs = tmp_path / "outs"
+    outs.mkdir()
+    proc = _start(["run", str(scenario), "--out", str(outs / "run")])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _litter(outs) and proc.poll() is None:
+        time.sleep(0.02)  # wait until the run is staging its folder
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait()
+    assert code in (0, 128 + signal.SIGTERM), code
+    assert _litter(outs) == []  # no rerun needed: the staging folder went on the way out
+    if code != 0:
+        assert not (outs / "run").exists()
+
+
+def test_only_dead_owners_temporaries_are_removed(tmp_path: Path) -> None:
+    from simulator.atomic import _HELD, _HOST, remove_stale
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        names = {
+            f".out.new-{_HOST}-{dead.pid}-abc": True,          # dead owner: removed
+            f".out.old-{_HOST}-{dead.pid}-abc": True,
+            f".out.{_HOST}-{dead.pid}-abc.tmp": True,
+            f".out.new-{_HOST}-{live.pid}-abc": False,         # live owner: kept
+            f".out.new-00000000-{dead.pid}-abc": False,        # another host: kept
+            f".out.new-{_HOST}-{os.getpid()}-held": False,     # this process holds it
+            f".out.new-{_HOST}-{os.getpid()}-gone": True,      # this PID, not held: recycled
+            f".other.new-{_HOST}-{dead.pid}-abc": False,       # another target: kept
+            ".out.new-abcdef": False,                           # no owner recorded: kept
+        }
+        for name in names:
+            (tmp_path / name).mkdir()
+        _HELD.add(str(tmp_path / f".out.new-{_HOST}-{os.getpid()}-held"))
+        removed = {p.name for p in remove_stale(tmp_path, "out")}
+        assert removed == {n for n, gone in names.items() if gone}
+        assert {p.name for p in tmp_path.iterdir()} == {n for n, g in names.items() if not g}
+    finally:
+        _HELD.clear()
+        live.kill()
+        live.wait()
