@@ -17,8 +17,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from simulator.allocation.fit import READINGS, FitResult, cap_grid, curve_data, fit_accuracy, \
-    fit_group
+from simulator.allocation.fit import (
+    READINGS,
+    FitResult,
+    cap_grid,
+    curve_data,
+    fit_accuracy,
+    fit_group,
+)
 from simulator.allocation.forms import FORMS
 from simulator.atomic import atomic_write_parquet
 from simulator.cli._args import output_file, seed

@@ -43,7 +43,7 @@ from simulator.policies.base import (
     param,
     register_policy,
 )
-from simulator.policies.calibrated import MIN_NOISE_SD, MIN_SAMPLE, shrink_inputs
+from simulator.policies.calibrated import shrink_inputs
 
 __all__ = ["BETA_RULES", "clear_integral", "shadow_price"]
 
@@ -81,7 +81,7 @@ def allocate(inp: AllocationInput, params: Mapping[str, Any], name: str) -> Allo
         raise ValueError(f"{name}: unknown beta_rule {rule!r}; valid: {', '.join(BETA_RULES)}")
     kappa = param(params, "kappa", 1.0)
     alpha = param(params, "alpha", 2.0)
-    min_spread = param(params, "min_spread", 0.02)
+    min_spread = param(params, "min_spread", 0.001)
     if kappa <= 0 or alpha <= 0 or min_spread <= 0:
         raise ValueError(f"{name}: kappa, alpha and min_spread must be > 0")
     if utility == "surge":
@@ -120,7 +120,8 @@ def shadow_price(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
         kappa: the paper rule's scarcity factor (default 1.0).
         alpha: surge velocity for utility surge (default 2.0; allocations ignore it).
         spread: within-query SD (ln tokens) when the predictor reports none (0.25).
-        min_spread: floor on the spread (default 0.02, ln tokens).
+        min_spread: floor on the spread (default 0.001, ln tokens: with exact thresholds
+            and K = 1 the curve is a step at T and no margin is funded).
         use_solvability: use the predictor's q_i when given (default true).
         shrink: empirical-Bayes deconvolution of T when the predictor reports
             threshold_sd (default true; as in clear-calibrated).
