@@ -30,7 +30,7 @@ import numpy as np
 from simulator.allocation.forms import Form, log_curve
 from simulator.allocation.shadow_price import spend_leftover
 
-__all__ = ["Envelope", "solve_envelope"]
+__all__ = ["Envelope", "refill", "solve_envelope"]
 
 INNER_ITER = 64   #: halvings of the ln t bracket (width LOG_SPAN): precision ~ 3e-18
 LOG_SPAN = 60.0   #: the concave branch is searched on [ln t0, ln t0 + LOG_SPAN]
@@ -117,3 +117,52 @@ def solve_envelope(env: Envelope, thresholds: np.ndarray, budget: float
     caps, funded = env.caps(hi)
     caps = spend_leftover(caps, funded, thresholds, -env.abandon, budget)
     return caps, float(np.exp(hi)), funded, it
+
+
+def _utility(env: Envelope, index: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """U_k(caps_k) for the queries ``index`` (utility units), elementwise."""
+    return env.form.curve(np.asarray(caps, dtype=np.float64)[:, None], env.theta[index])[:, 0]
+
+
+def refill(env: Envelope, caps: np.ndarray, thresholds: np.ndarray, spread: np.ndarray,
+           budget: float) -> np.ndarray:
+    """Fund abandoned queries that fit by trimming the funded queries' margins.
+
+    After the envelope solution an abandoned query j may miss the leftover only because
+    every funded query holds a margin past its threshold (with exact thresholds the
+    margins are a rounding of the step, worth almost nothing, and the leftover went to
+    the funded queries). In order of abandonment price (most valuable first), j is
+    offered ``c_j = T_j e^{2 s_j}`` tokens (about 98% of its plateau), taken from the
+    leftover and then from the funded caps above their own ``T e^{2 s}`` in proportion
+    to that excess; the move is kept when it fits and the utility it adds, U_j(c_j),
+    exceeds the utility the trimmed queries lose (computed exactly from the form). Stops at the first query that does not pass, so it is a
+    greedy improvement of the same objective.
+
+    Returns:
+        new caps (a copy), ``sum <= budget``.
+    """
+    caps = caps.copy()
+    floor = thresholds * np.exp(2.0 * spread)
+    order = np.argsort(-env.abandon, kind="stable")
+    for j in order[caps[order] <= 0]:
+        left = max(float(budget) - float(caps.sum()), 0.0)
+        margin = np.where(caps > 0, np.maximum(caps - floor, 0.0), 0.0)
+        room = float(margin.sum())
+        want = float(floor[j])
+        if want > left + room:
+            break
+        need = max(want - left, 0.0)
+        new = caps - margin * (need / room) if need > 0 else caps.copy()
+        touched = np.flatnonzero(new != caps)
+        gain = float(_utility(env, np.array([j]), np.array([want]))[0])
+        loss = float((_utility(env, touched, caps[touched])
+                      - _utility(env, touched, new[touched])).sum())
+        if gain <= loss:
+            break
+        new[j] = min(want, float(budget) - float(new.sum()))
+        caps = new
+    over = float(caps.sum()) - float(budget)
+    if over > 0:   # float rounding
+        k = int(np.argmax(caps))
+        caps[k] = max(caps[k] - over, 0.0)
+    return caps

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.allocation.envelope import Envelope, solve_envelope
+from simulator.allocation.envelope import Envelope, refill, solve_envelope
 from simulator.allocation.forms import FORMS, get_form, lognormal_to
 from simulator.allocation.shadow_price import solve_exact
 from simulator.allocation.utility import adaptive_beta
@@ -49,7 +49,7 @@ __all__ = ["BETA_RULES", "clear_integral", "shadow_price"]
 
 BETA_RULES = ("spread", "paper")
 PARAMS = ("utility", "beta_rule", "kappa", "alpha", "spread", "min_spread",
-          "use_solvability", "shrink")
+          "use_solvability", "shrink", "refill")
 
 
 def _spread_q(inp: AllocationInput, n: int, params: Mapping[str, Any], name: str
@@ -105,7 +105,10 @@ def allocate(inp: AllocationInput, params: Mapping[str, Any], name: str) -> Allo
         theta = np.stack([q, np.full(n, adaptive_beta(t, b, kappa)), t], axis=1)
     else:
         theta = lognormal_to(utility, q, t, s)
-    caps, lam, funded, it = solve_envelope(Envelope.of(get_form(utility), theta), t, b)
+    env = Envelope.of(get_form(utility), theta)
+    caps, lam, funded, it = solve_envelope(env, t, b)
+    if flag(params, "refill", rule == "spread"):
+        caps = refill(env, caps, t, s, b)
     return Allocation(caps, lam, info={"funded": float(funded.sum()), "iterations": float(it)})
 
 
@@ -125,6 +128,9 @@ def shadow_price(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
         use_solvability: use the predictor's q_i when given (default true).
         shrink: empirical-Bayes deconvolution of T when the predictor reports
             threshold_sd (default true; as in clear-calibrated).
+        refill: fund abandoned queries that fit by trimming funded margins
+            (:func:`simulator.allocation.envelope.refill`; default true with
+            beta_rule spread, false with paper).
     """
     return allocate(inp, params, "shadow-price")
 
