@@ -16,9 +16,11 @@ after the jump goes through :func:`simulator.allocation.shadow_price.spend_lefto
 marginal query being the unfunded one with the highest lambda_i. Everything is computed
 in logs (ln t, ln U', ln lambda), so nothing over- or underflows however loose the budget.
 
-The tangent point and the concave-branch caps are found by vectorised bisection on
-ln t (:data:`INNER_ITER` halvings of a bracket of :data:`LOG_SPAN`), so every form needs
-only ``ln U'`` and its inflection point. Pure numpy, deterministic.
+The tangent point is found by vectorised bisection on ln t (:data:`INNER_ITER` halvings
+of a bracket of :data:`LOG_SPAN`); the concave-branch caps come from the form's closed
+form (``Form.best_response``: Lambert W_-1 for the surge-integral, the normal quantile
+algebra for the lognormal, Newton for the logistic) or else by the same bisection, so a
+form needs only ``ln U'`` and its inflection point. Pure numpy, deterministic.
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ class Envelope:
     def caps(self, log_lam: float) -> tuple[np.ndarray, np.ndarray]:
         """(caps in tokens, funded mask) at price exp(log_lam)."""
         funded = log_lam < self.abandon
+        if self.form.best_response is not None:
+            with np.errstate(all="ignore"):
+                log_t = np.maximum(self.form.best_response(log_lam, self.theta), self.log_t0)
+            return np.where(funded, np.exp(log_t), 0.0), funded
         lo = self.log_t0.copy()
         hi = lo + LOG_SPAN
         lm = self.form.log_marginal

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, log_expit, log_ndtr, ndtr
+from scipy.special import expit, lambertw, log_expit, log_ndtr, ndtr
 
 __all__ = ["FORMS", "S_FORMS", "Form", "get_form", "lognormal_to"]
 
@@ -106,6 +106,47 @@ def _inflection_lognormal(theta: np.ndarray) -> np.ndarray:
     return np.exp(theta[:, 1] - theta[:, 2] ** 2)
 
 
+def _best_si(log_lam: float, theta: np.ndarray) -> np.ndarray:
+    """ln t on the falling side of the marginal: q b u e^-u = lambda, u = b (t - c) > 1.
+
+    u = -W_{-1}(-r) with r = lambda / (q b); for tiny r the asymptote -ln r + ln(-ln r).
+    """
+    q, b, c = theta[:, 0], theta[:, 1], theta[:, 2]
+    log_r = np.minimum(log_lam - np.log(q) - np.log(b), -1.0)
+    big = log_r < -300.0
+    r = np.exp(np.where(big, -1.0, log_r))
+    u = np.where(big, -log_r + np.log(-log_r),
+                 -np.real(lambertw(-r, k=-1)))
+    return np.log(c + np.maximum(u, 1.0) / b)
+
+
+def _best_lognormal(log_lam: float, theta: np.ndarray) -> np.ndarray:
+    """ln t with q phi(z) / (s t) = lambda on the concave side (closed form in z)."""
+    q, m, s = theta[:, 0], theta[:, 1], theta[:, 2]
+    w = np.sqrt(np.maximum(-2.0 * (log_lam + np.log(s) + m - np.log(q) - 0.5 * s * s
+                                   + LOG_SQRT_2PI), 0.0))
+    return m + s * (w - s)
+
+
+def _best_logistic(log_lam: float, theta: np.ndarray) -> np.ndarray:
+    """ln t with ln q + ln sig(z) + ln sig(-z) - ln s - ln t = ln lambda, by Newton in z.
+
+    g(z) = ln sig(z) + ln sig(-z) - s z - c is concave and falling on the concave side,
+    and g <= 0 at z0 = -c / (1 + s), so Newton from z0 rises monotonically to the root.
+    """
+    q, m, s = theta[:, 0], theta[:, 1], theta[:, 2]
+    c = log_lam + np.log(s) + m - np.log(q)
+    z = -c / (1.0 + s)
+    for _ in range(40):
+        g = log_expit(z) + log_expit(-z) - s * z - c
+        dg = 1.0 - 2.0 * expit(z) - s
+        z = z - g / np.minimum(dg, -1e-12)
+    return m + s * z
+
+
+BestResponse = Callable[[float, np.ndarray], np.ndarray]
+
+
 @dataclass(frozen=True)
 class Form:
     """One utility form.
@@ -116,6 +157,8 @@ class Form:
         curve: ``curve(t, theta)``: A at caps ``t`` (last axis) for each row of ``theta``.
         log_marginal: ``(t, theta) -> ln A'(t)`` elementwise over queries (S-forms).
         inflection: ``theta -> t`` where A' peaks (S-forms).
+        best_response: ``(ln lambda, theta) -> ln t`` with A'(t) = lambda on the concave
+            side (S-forms; the caller keeps t at or above the tangent point).
     """
 
     name: str
@@ -123,6 +166,7 @@ class Form:
     curve: Curve
     log_marginal: Curve | None = None
     inflection: Callable[[np.ndarray], np.ndarray] | None = None
+    best_response: BestResponse | None = None
 
     @property
     def s_shaped(self) -> bool:
@@ -133,11 +177,11 @@ class Form:
 FORMS: dict[str, Form] = {
     "surge": Form("surge", ("alpha", "beta", "shift"), _surge),
     "surge-integral": Form("surge-integral", ("q", "beta", "shift"), _surge_integral,
-                           _log_marginal_si, _inflection_si),
+                           _log_marginal_si, _inflection_si, _best_si),
     "logistic": Form("logistic", ("q", "m", "s"), _logistic, _log_marginal_logistic,
-                     _inflection_logistic),
+                     _inflection_logistic, _best_logistic),
     "lognormal": Form("lognormal", ("q", "m", "s"), _lognormal, _log_marginal_lognormal,
-                      _inflection_lognormal),
+                      _inflection_lognormal, _best_lognormal),
 }
 S_FORMS: tuple[str, ...] = tuple(n for n, f in FORMS.items() if f.s_shaped)
 
