@@ -5,6 +5,8 @@ Usage (from the repo root)::
     .venv/bin/python bench/calibrate.py            # side-by-side table, real vs synthetic
     .venv/bin/python bench/calibrate.py --emit     # the REAL dict for simulator/pools/embedded/calibration.py
     .venv/bin/python bench/calibrate.py --markdown # the table as Markdown (docs/pools.md)
+    .venv/bin/python bench/calibrate.py --greedy --emit      # REAL_GREEDY (first rollout per problem)
+    .venv/bin/python bench/calibrate.py --greedy --markdown  # greedy table vs default-greedy
 
 It reads ``../shared/data/rollouts/thip-qwen7b-rl/rollouts.csv`` (one row per response)
 and never copies it: only aggregate figures leave this script. The synthetic side is
@@ -25,11 +27,21 @@ from simulator.pools.stats import QUANTILES, Figures, Rollouts, figures, rollout
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "rollouts" / "thip-qwen7b-rl"
+if not DATA.is_dir():  # a worktree one level deeper than the shared folder
+    DATA = ROOT.parents[1] / "shared" / "data" / "rollouts" / "thip-qwen7b-rl"
 
 
-def real_rollouts(benchmark: str, csv: Path = DATA / "rollouts.csv") -> Rollouts:
-    """One benchmark's rollouts from the derived ``rollouts.csv``."""
+def real_rollouts(benchmark: str, csv: Path = DATA / "rollouts.csv", first: bool = False
+                  ) -> Rollouts:
+    """One benchmark's rollouts from the derived ``rollouts.csv``.
+
+    With ``first``, only the first response per problem in file order (K = 1): the
+    greedy-proxy figures of ``default-greedy`` (THIP sampled at temperature 0.6, so no
+    real greedy decode exists; the first policy's answer stands in for one).
+    """
     df = pl.read_csv(csv).filter(pl.col("benchmark") == benchmark)
+    if first:
+        df = df.unique(subset="problem_id", keep="first", maintain_order=True)
     level = df["level"].str.extract(r"(\d+)").cast(pl.Int64).fill_null(0).to_numpy()
     return Rollouts(
         query=df["problem_id"].to_numpy(),
@@ -45,9 +57,9 @@ def _r(x: float, nd: int = 4) -> float:
     return round(float(x), nd)
 
 
-def emit(real: dict[str, Figures]) -> str:
-    """Python source of the REAL constant (paste into simulator/pools/embedded/calibration.py)."""
-    lines = ["REAL: dict[str, Figures] = {"]
+def emit(real: dict[str, Figures], name: str = "REAL") -> str:
+    """Python source of the REAL (or REAL_GREEDY) constant for calibration.py."""
+    lines = [f"{name}: dict[str, Figures] = {{"]
     for b, f in real.items():
         lines.append(f'    "{b}": Figures(')
         for name, v in vars(f).items():
@@ -127,21 +139,24 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--emit", action="store_true", help="print the REAL constant")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument("--greedy", action="store_true",
+                    help="first rollout per problem, against the default-greedy pool")
     args = ap.parse_args(argv)
     if not (DATA / "rollouts.csv").is_file():
         sys.stderr.write(f"calibrate: {DATA} not found; it needs ../shared next to the repo\n")
         return 2
-    real = {b: figures(real_rollouts(b)) for b in BENCHMARKS}
+    real = {b: figures(real_rollouts(b, first=args.greedy)) for b in BENCHMARKS}
     if args.emit:
-        print(emit(real))
+        print(emit(real, "REAL_GREEDY" if args.greedy else "REAL"))
         return 0
-    from simulator.pools.embedded.synthetic import default_pool
+    from simulator.pools.embedded.synthetic import default_pool, greedy_pool
 
-    pool = default_pool(seed=0)
+    pool = greedy_pool(seed=0) if args.greedy else default_pool(seed=0)
     synth = {b: figures(rollouts_of(pool, pool.benchmarks == b)) for b in BENCHMARKS}
     print(table(real, synth, args.markdown))
-    print()
-    print(frontier_check())
+    if not args.greedy:
+        print()
+        print(frontier_check())
     return 0
 
 

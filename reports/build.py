@@ -21,6 +21,7 @@ from reports.charts_noise import noise_chart, paired_chart
 from reports.charts_run import allocation_scatter, breakdown_chart, latency_cdf, over_time_chart
 from reports.html import Figure, ReportDoc, write_report
 from reports.load import (
+    FitData,
     FrontierData,
     ReportInputs,
     RunData,
@@ -37,6 +38,7 @@ __all__ = ["BuiltReport", "build_report", "report_doc", "run_figures", "store_fi
 
 RUNS = "Simulator runs"
 SWEEPS = "Static frontier and noise sweeps"
+FITS = "Utility fits"
 PAIR_REFERENCE = "clear"  #: the policy the stress report's paired differences subtract
 
 
@@ -175,6 +177,15 @@ def store_figures(stores: Sequence[SweepStoreData]) -> list[Figure]:
             for name, caption, chart in default_sweep_charts(store.frame)]
 
 
+def fit_figures(fits: Sequence[FitData]) -> list[Figure]:
+    """The utility-fit panel of each ``clearsim pool fit --out`` table."""
+    from reports.charts_fit import fit_chart
+
+    return [Figure(f"utility-fit-{i}" if len(fits) > 1 else "utility-fit", FITS,
+                   f"Accuracy-vs-cap curves and the fitted utility forms. File: {d.path}.",
+                   fit_chart(d.frame)) for i, d in enumerate(fits, 1)]
+
+
 def _fmt(value: float | None, fmt: str) -> str:
     return "–" if value is None or value != value else fmt.format(value)
 
@@ -232,6 +243,8 @@ def report_doc(inputs: ReportInputs, figures: Sequence[Figure]) -> ReportDoc:
         stamp += f" · {len(inputs.frontiers) + len(inputs.stresses)} sweep table(s)"
     if inputs.stores:
         stamp += f" · {len(inputs.stores)} sweep store(s)"
+    if inputs.fits:
+        stamp += f" · {len(inputs.fits)} utility fit(s)"
     blocks: list[tuple[str, str]] = []
     appendix: list[tuple[str, str]] = []
     if runs:
@@ -259,7 +272,7 @@ def build_report(paths: Sequence[str | Path], out: str | Path, png: bool = True)
     inputs = load_inputs(paths)
     figures = run_figures(inputs.runs) + sweep_figures(
         inputs.frontiers, inputs.stresses, [r.summary.get("policy", r.label) for r in inputs.runs])
-    figures += store_figures(inputs.stores)
+    figures += store_figures(inputs.stores) + fit_figures(inputs.fits)
     written = write_report(report_doc(inputs, figures), Path(out), png=png)
     return BuiltReport(html=written[0], pngs=written[1:], charts=len(figures),
                        seconds=time.perf_counter() - start)

@@ -6,6 +6,7 @@ The kind of an input is decided by its files, never by its name:
   ``summary.json`` and ``scenario.resolved.yaml`` (all five are required);
 - a *stress-noise output* is a directory holding ``stress.parquet``, or that file itself;
 - a *frontier output* is a Parquet file with the ``clearsim frontier --out`` columns;
+- a *utility-fit output* is a Parquet file with the ``clearsim pool fit --out`` columns;
 - a directory holding none of these but whose subdirectories are runs (the output of
   ``clearsim compare``) stands for all of those runs.
 
@@ -25,7 +26,7 @@ import polars as pl
 
 from simulator.errors import UserError
 
-__all__ = ["RUN_FILES", "FrontierData", "ReportInputs", "RunData", "StressData",
+__all__ = ["RUN_FILES", "FitData", "FrontierData", "ReportInputs", "RunData", "StressData",
            "SweepStoreData",
            "load_inputs", "load_run"]
 
@@ -38,6 +39,7 @@ GPU_COLUMNS = ("window_start", "window_end", "busy_fraction")
 FRONTIER_COLUMNS = ("policy", "mean_budget", "accuracy", "tokens_per_query",
                     "abandonment_rate")
 STRESS_COLUMNS = ("policy", "sigma", "budget", "accuracy")
+FIT_COLUMNS = ("fit_group", "form", "reading", "cap", "accuracy")
 # Runs found in a folder of runs are listed baselines first, then by name.
 POLICY_ORDER = ("uniform", "tale", "clear-heuristic", "clear-cutoff", "clear",
                 "clear-calibrated", "oracle")
@@ -83,6 +85,14 @@ class StressData:
 
 
 @dataclass(frozen=True)
+class FitData:
+    """A ``clearsim pool fit --out`` curves table (empirical and fitted accuracy per cap)."""
+
+    path: Path
+    frame: pl.DataFrame
+
+
+@dataclass(frozen=True)
 class SweepStoreData:
     """A ``clearsim sweep`` results store, as one frame (:func:`simulator.sweep.load_store`)."""
 
@@ -98,6 +108,7 @@ class ReportInputs:
     frontiers: list[FrontierData] = field(default_factory=list)
     stresses: list[StressData] = field(default_factory=list)
     stores: list[SweepStoreData] = field(default_factory=list)
+    fits: list[FitData] = field(default_factory=list)
 
 
 def _read_parquet(path: Path, columns: Sequence[str]) -> pl.DataFrame:
@@ -145,7 +156,9 @@ def _load_file(path: Path, inputs: ReportInputs) -> None:
     if path.suffix != ".parquet":
         raise UserError(f"{path}: not a run directory, frontier Parquet or stress output")
     schema = _read_schema(path)
-    if all(c in schema for c in STRESS_COLUMNS):
+    if all(c in schema for c in FIT_COLUMNS):
+        inputs.fits.append(FitData(path, pl.read_parquet(path, columns=list(FIT_COLUMNS))))
+    elif all(c in schema for c in STRESS_COLUMNS):
         inputs.stresses.append(StressData(path, pl.read_parquet(path)))
     elif all(c in schema for c in FRONTIER_COLUMNS):
         inputs.frontiers.append(FrontierData(path, pl.read_parquet(path)))

@@ -222,7 +222,8 @@ def add_batch_options(p: argparse.ArgumentParser, budgets: str, policies: str) -
     """The options every batch experiment shares: --pool, --stream, --n, --budgets,
     --policies and --param (frontier, stress-noise)."""
     p.add_argument("--pool", default="default",
-                   help="'default' (embedded synthetic pool) or a pool Parquet file "
+                   help="'default' (embedded synthetic pool, K = 8), 'default-greedy' (the same "
+                   "queries, K = 1) or a pool Parquet file "
                    "(see 'clearsim pool import'); default: %(default)s")
     p.add_argument("--stream", default="balanced",
                    help="balanced, mostly-easy, mostly-hard, u-shaped, or four tier "

@@ -1,4 +1,5 @@
-"""``clearsim pool import`` and ``clearsim pool inspect``: build and summarise rollout pools."""
+"""``clearsim pool import``, ``inspect`` and ``fit`` (:mod:`simulator.cli.pool_fit`): build,
+summarise and fit rollout pools."""
 
 from __future__ import annotations
 
@@ -65,6 +66,10 @@ def register(sub: Any) -> None:
                      help="seed of the default pool; default: %(default)s")
     ins.add_argument("--json", action="store_true", help="print the summary as JSON")
     ins.set_defaults(func=run_inspect)
+
+    from simulator.cli import pool_fit
+
+    pool_fit.register(cmds)
 
 
 def run_import(args: argparse.Namespace) -> int:

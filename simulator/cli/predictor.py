@@ -46,7 +46,7 @@ def register(sub: Any) -> None:
                         "rest, validate on the held-out ones and save the model with its "
                         "feature config and held-out figures.")
     t.add_argument("--pool", default="default",
-                   help="'default' or a pool Parquet file; default: %(default)s")
+                   help="'default', 'default-greedy' or a pool Parquet file; default: %(default)s")
     t.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
     t.add_argument("--epochs", type=positive_int, default=30, help="default: %(default)s")
     t.add_argument("--seed", type=seed, default=0, help="split and training seed; "
@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
                         "for training (the held-out split of the training pool, or every "
                         "query of another pool).")
     e.add_argument("--pool", default="default",
-                   help="'default' or a pool Parquet file; default: %(default)s")
+                   help="'default', 'default-greedy' or a pool Parquet file; default: %(default)s")
     e.add_argument("--model", required=True, metavar="MODEL.pt", help="model file to read")
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
     e.set_defaults(func=run_evaluate)

@@ -9,6 +9,7 @@ from simulator.policies import (  # noqa: F401  (registers)
     clear,
     heuristics,
     oracle,
+    shadow,
     simple,
 )
 from simulator.policies.base import (

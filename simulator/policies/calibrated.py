@@ -50,7 +50,7 @@ from simulator.policies.base import (
     register_policy,
 )
 
-__all__ = ["calibrated", "inverse_mills_root", "shrink", "success_utility"]
+__all__ = ["calibrated", "inverse_mills_root", "shrink", "shrink_inputs", "success_utility"]
 
 LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 MAX_ITER = 200  #: bisection halvings on ln lambda (stops far earlier at tolerance)
@@ -132,18 +132,34 @@ def _spread_and_q(inp: AllocationInput, n: int, params: Mapping[str, Any]
     return s, np.clip(q, 1e-12, 1.0)
 
 
-def _noise_and_sample(inp: AllocationInput, t: np.ndarray) -> tuple[float | None, np.ndarray]:
+def _noise_and_sample(inp: AllocationInput, t: np.ndarray, name: str = "clear-calibrated"
+                      ) -> tuple[float | None, np.ndarray]:
     """The checked ``threshold_sd`` and the sample of thresholds to fit a prior to."""
     sd = None if inp.threshold_sd is None else float(inp.threshold_sd)
     if sd is not None and not (np.isfinite(sd) and sd >= 0):
-        raise ValueError(f"clear-calibrated: threshold_sd must be finite and >= 0, got {sd}")
+        raise ValueError(f"{name}: threshold_sd must be finite and >= 0, got {sd}")
     if inp.prior_thresholds is None:
         return sd, t
     sample = np.asarray(inp.prior_thresholds, dtype=np.float64)
     if sample.ndim != 1 or not (np.isfinite(sample).all() and (sample > 0).all()):
-        raise ValueError("clear-calibrated: prior_thresholds must be a 1-D array of "
+        raise ValueError(f"{name}: prior_thresholds must be a 1-D array of "
                          "finite thresholds > 0 tokens")
     return sd, sample
+
+
+def shrink_inputs(inp: AllocationInput, t: np.ndarray, s: np.ndarray,
+                  name: str = "clear-calibrated") -> tuple[np.ndarray, np.ndarray]:
+    """``(t, s)`` deconvolved by :func:`shrink` when the input allows it, else unchanged.
+
+    Skipped when the predictor reports no ``threshold_sd``, when it is below
+    MIN_NOISE_SD, when the sample has fewer than MIN_SAMPLE thresholds or the noise is
+    too small for the prior's grid (:func:`simulator.allocation.deconvolve.resolvable`).
+    """
+    sd, sample = _noise_and_sample(inp, t, name)
+    if (sd is not None and sd >= MIN_NOISE_SD and sample.size >= MIN_SAMPLE
+            and resolvable(np.log(sample), sd)):
+        return shrink(t, s, sd, sample)
+    return t, s
 
 
 class _Demand:
@@ -193,11 +209,10 @@ def calibrated(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     n = t.size
     if n == 0 or b <= 0:
         return Allocation(np.zeros(n), None, info={"funded": 0.0, "iterations": 0.0})
-    sd, sample = _noise_and_sample(inp, t)
+    _noise_and_sample(inp, t)      # validate threshold_sd and the sample either way
     s, q = _spread_and_q(inp, n, params)
-    if (flag(params, "shrink", True) and sd is not None and sd >= MIN_NOISE_SD
-            and sample.size >= MIN_SAMPLE and resolvable(np.log(sample), sd)):
-        t, s = shrink(t, s, sd, sample)
+    if flag(params, "shrink", True):
+        t, s = shrink_inputs(inp, t, s)
     s = np.maximum(s, param(params, "min_spread", 0.05))
     dem = _Demand(t, s, q)
     hi = float(dem.abandon.max())          # nobody is funded at or above this price

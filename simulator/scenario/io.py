@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from simulator.errors import UserError
+from simulator.pools.source import is_embedded
 from simulator.scenario.models import Scenario
 from simulator.scenario.yamlread import YamlRefused, load_yaml
 
@@ -209,7 +210,7 @@ def _rebase(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     if isinstance(pool, str):
         raw["pool"] = pool = {"source": pool}
     if isinstance(pool, dict) and isinstance(pool.get("source"), str) \
-            and pool["source"] != "default" and not Path(pool["source"]).is_absolute():
+            and not is_embedded(pool["source"]) and not Path(pool["source"]).is_absolute():
         pool["source"] = str(base / pool["source"])
     arr = raw.get("arrivals")
     if isinstance(arr, dict) and isinstance(arr.get("path"), str) \

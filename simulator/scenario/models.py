@@ -50,9 +50,10 @@ def _check_mix(v: Mix) -> Mix:
 class PoolSpec(_Section):
     """Where the queries come from. ``pool: default`` is shorthand for ``source``."""
 
-    source: str = Field(default="default", description="'default' (embedded synthetic pool) or "
-                        "a pool Parquet path, relative to the scenario file")
-    seed: int = Field(default=0, ge=0, description="seed of the default synthetic pool")
+    source: str = Field(default="default", description="'default' (embedded synthetic pool, K = 8), "
+                        "'default-greedy' (the same queries, K = 1) or a pool Parquet path, "
+                        "relative to the scenario file")
+    seed: int = Field(default=0, ge=0, description="seed of an embedded synthetic pool")
 
 
 class MixChange(_Section):

@@ -15,7 +15,7 @@ from typing import Any
 
 from simulator.errors import UserError
 from simulator.pools.pool import Pool
-from simulator.pools.source import DEFAULT_POOL
+from simulator.pools.source import is_embedded
 from simulator.scenario.models import Scenario
 from simulator.sweep.grid import set_dotted
 from simulator.sweep.kinds import model_file, rebase_paths, register_kind
@@ -61,7 +61,7 @@ class ScenarioKind:
     def pool_key(self, config: Scenario) -> str:
         """The pool source (plus the synthetic seed for the default pool)."""
         src = config.pool.source
-        return f"{src}#seed={config.pool.seed}" if src == "default" else src
+        return f"{src}#seed={config.pool.seed}" if is_embedded(src) else src
 
     def load_pool(self, config: Scenario) -> Pool:
         """The pool of ``config``."""
@@ -74,7 +74,7 @@ class ScenarioKind:
 
     def input_files(self, config: Scenario) -> list[str]:
         """The pool file (unless the embedded default), an arrival trace, a model file."""
-        files = [None if config.pool.source == DEFAULT_POOL else config.pool.source,
+        files = [None if is_embedded(config.pool.source) else config.pool.source,
                  getattr(config.arrivals, "path", None), model_file(config.predictor.params)]
         return [f for f in files if isinstance(f, str)]
 

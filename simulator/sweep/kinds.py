@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from simulator.errors import UserError
 from simulator.pools.pool import Pool
-from simulator.pools.source import DEFAULT_POOL
+from simulator.pools.source import is_embedded
 from simulator.registry import Registry
 from simulator.sweep.grid import set_dotted
 from simulator.sweep.spec import SEED_AXIS, FrontierCell, SweepSpec
@@ -88,7 +88,8 @@ def rebase_paths(coords: Mapping[str, Any], paths: frozenset[str],
     out = dict(coords)
     for key in paths & set(out):
         value = out[key]
-        if isinstance(value, str) and value != "default" and not Path(value).is_absolute():
+        if isinstance(value, str) and not is_embedded(value) \
+                and not Path(value).is_absolute():
             out[key] = str(root / value)
     return out
 
@@ -153,7 +154,7 @@ class FrontierKind:
     def input_files(self, config: tuple[FrontierCell, int]) -> list[str]:
         """The pool file (unless the embedded default) and a predictor model file."""
         cell = config[0]
-        return [f for f in (None if cell.pool == DEFAULT_POOL else cell.pool,
+        return [f for f in (None if is_embedded(cell.pool) else cell.pool,
                             model_file(cell.predictor.params)) if f is not None]
 
     def run(self, config: tuple[FrontierCell, int], pool: Pool) -> dict[str, Any]:

@@ -56,7 +56,7 @@ class FrontierCell(_Model):
     A *noise* cell is a frontier cell whose ``predictor.params.sigma`` is an axis.
     """
 
-    pool: str = Field("default", description="'default' or a pool Parquet path "
+    pool: str = Field("default", description="'default', 'default-greedy' or a pool Parquet path "
                       "(relative to the sweep file)")
     stream: str | list[float] = Field("balanced", description="mix name or four tier "
                                       "weights easy..very-hard")

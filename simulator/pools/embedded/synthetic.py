@@ -29,13 +29,14 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from simulator.pools.embedded.calibration import BENCHMARKS, MAX_MODEL_LEN, REAL
+from simulator.pools.embedded.calibration import BENCHMARKS, MAX_MODEL_LEN, REAL, REAL_GREEDY
 from simulator.pools.embedded.text import query_texts
 from simulator.pools.pool import Pool
 from simulator.pools.stats import Figures
 from simulator.seeds import rng_for
 
-__all__ = ["CAP_TILT", "GAMMA", "K", "LEVEL_NOISE", "RHO", "SLOPE", "default_pool"]
+__all__ = ["CAP_TILT", "GAMMA", "K", "LEVEL_NOISE", "RHO", "SLOPE", "default_pool",
+           "greedy_pool"]
 
 K = 8  #: rollouts per query
 RHO = 0.7  #: correlation of difficulty with the log-length location
@@ -75,33 +76,46 @@ def _levels(d: np.ndarray, fractions: tuple[float, ...], rng: np.random.Generato
     return np.searchsorted(edges, rank, side="right").astype(np.int64) + 1
 
 
-def _benchmark(name: str, fig: Figures, seed: int) -> pl.DataFrame:
-    """One benchmark's queries (``fig.queries`` rows) as a pool frame."""
+def _benchmark(name: str, fig: Figures, seed: int, k: int = K, shape: Figures | None = None,
+               stream: str = "synthetic") -> pl.DataFrame:
+    """One benchmark's queries (``fig.queries`` rows) as a pool frame.
+
+    Args:
+        fig: the figures accuracy, cap fraction, cap accuracy and mean log-length are
+            calibrated to.
+        k: rollouts per query.
+        shape: the figures the length spreads come from (between- and within-query
+            SD need K > 1 real rollouts); ``fig`` itself when None.
+        stream: the name of the rollouts' random stream (the queries themselves, their
+            difficulty, text and levels, always come from the default pool's streams).
+    """
+    shape = fig if shape is None else shape
     rng = rng_for(seed, "synthetic", name, "latent")
     n = fig.queries
     d = rng.standard_normal(n)
-    k_real = fig.rollouts / fig.queries
-    sb = float(np.sqrt(max(fig.logsd_between**2 - fig.logsd_within**2 / k_real, 0.01)))
+    k_real = shape.rollouts / shape.queries
+    sb = float(np.sqrt(max(shape.logsd_between**2 - shape.logsd_within**2 / k_real, 0.01)))
     mu = fig.logmean + sb * (RHO * d + np.sqrt(1 - RHO**2) * rng.standard_normal(n))
     q = np.minimum(fig.cap_fraction * np.exp(CAP_TILT * d - CAP_TILT**2 / 2), 0.9)
     base = -SLOPE * d
     a = _solve_shift((fig.accuracy - fig.cap_fraction * fig.cap_correct)
                      / (1 - fig.cap_fraction), base, 1 - q, GAMMA)
     c = _solve_shift(fig.cap_correct, a + base, q, 0.0)
-    level = _levels(d, fig.level_fraction, rng) if fig.level_fraction else None
-    text, prompt = query_texts(name, d, fig.prompt_mean, rng_for(seed, "synthetic", name, "text"))
+    level = _levels(d, shape.level_fraction, rng) if shape.level_fraction else None
+    text, prompt = query_texts(name, d, shape.prompt_mean,
+                               rng_for(seed, "synthetic", name, "text"))
     cap = MAX_MODEL_LEN - prompt
 
-    r = rng_for(seed, "synthetic", name, "rollouts")
-    eps = r.standard_normal((n, K))
-    loops = r.random((n, K)) < q[:, None]
-    natural = np.rint(np.exp(mu[:, None] + fig.logsd_within * eps)).astype(np.int64)
+    r = rng_for(seed, stream, name, "rollouts")
+    eps = r.standard_normal((n, k))
+    loops = r.random((n, k)) < q[:, None]
+    natural = np.rint(np.exp(mu[:, None] + shape.logsd_within * eps)).astype(np.int64)
     length = np.clip(natural, 1, cap[:, None])
     at_cap = loops | (length >= cap[:, None])
     length = np.where(at_cap, cap[:, None], length)
     p = np.where(at_cap, _sigmoid(c + a + base)[:, None],
                  _sigmoid(a + base[:, None] - GAMMA * eps))
-    correct = r.random((n, K)) < p
+    correct = r.random((n, k)) < p
     return pl.DataFrame({
         "id": [f"{name}-{i + 1:04d}" for i in range(n)],
         "benchmark": [name] * n,
@@ -126,3 +140,18 @@ def default_pool(seed: int = 0) -> Pool:
     """
     frames = [_benchmark(b, REAL[b], seed) for b in BENCHMARKS]
     return Pool.from_frame(pl.concat(frames, how="vertical_relaxed"), source="default pool")
+
+
+def greedy_pool(seed: int = 0) -> Pool:
+    """``default-greedy``: the default pool's queries with one (greedy-like) rollout each.
+
+    The same ids, text, levels, difficulties and log-length locations as
+    :func:`default_pool` with the same seed; one rollout per query (K = 1) calibrated
+    to the real greedy-proxy figures :data:`calibration.REAL_GREEDY` (accuracy, cap
+    fraction and accuracy, mean log-length of the first real rollout per problem), with
+    the length spreads of the full real data (:data:`calibration.REAL`).
+    """
+    frames = [_benchmark(b, REAL_GREEDY[b], seed, k=1, shape=REAL[b], stream="synthetic-greedy")
+              for b in BENCHMARKS]
+    return Pool.from_frame(pl.concat(frames, how="vertical_relaxed"),
+                           source="default-greedy pool")

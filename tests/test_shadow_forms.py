@@ -1,0 +1,102 @@
+"""The utility registry's shadow-price policies: envelope best responses, the step limit,
+agreement with clear and clear-calibrated, invariants for every form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from simulator.allocation.envelope import Envelope
+from simulator.allocation.forms import FORMS, S_FORMS, get_form, lognormal_to
+from simulator.errors import UserError
+from simulator.policies import AllocationInput, check_params, get_policy
+
+
+@pytest.mark.parametrize("form", S_FORMS)
+@pytest.mark.parametrize("log_lam", [-9.0, -7.5, -6.0])
+def test_envelope_best_response_is_the_grid_optimum(form: str, log_lam: float) -> None:
+    t = np.array([150.0, 600.0, 2500.0])
+    theta = lognormal_to(form, np.array([1.0, 0.7, 0.9]), t, np.array([0.3, 0.5, 0.8]))
+    env = Envelope.of(get_form(form), theta)
+    caps, funded = env.caps(log_lam)
+    grid = np.concatenate(([0.0], np.geomspace(1.0, 1e6, 200001)))
+    lam = np.exp(log_lam)
+    for i in range(t.size):
+        net = get_form(form).curve(grid, theta[i:i + 1])[0] - lam * grid
+        best = grid[int(np.argmax(net))]
+        assert funded[i] == (best > 0)
+        assert np.isclose(caps[i], best, rtol=2e-4, atol=1e-9), (form, i, caps[i], best)
+
+
+@pytest.mark.parametrize("form", S_FORMS)
+def test_exact_thresholds_fund_no_margin(form: str) -> None:
+    t = np.array([400.0, 100.0, 200.0])
+    inp = AllocationInput(t, 301.0, log_spread=np.zeros(3))
+    caps = get_policy("shadow-price")(inp, {"utility": form}).caps
+    assert caps[0] == 0.0                       # the one that does not fit is abandoned
+    assert (caps[1:] >= [100.0, 200.0]).all()   # both that fit are funded, with no margin
+    assert np.allclose(caps[1:], [100.0, 200.0], rtol=0.01)
+    assert caps.sum() <= 301.0 * (1 + 1e-12)
+
+
+def test_refill_funds_a_query_the_leftover_misses() -> None:
+    from simulator.allocation.envelope import refill
+
+    t = np.array([100.0, 200.0])
+    s = np.full(2, 0.001)
+    env = Envelope.of(get_form("lognormal"), lognormal_to("lognormal", np.ones(2), t, s))
+    caps = refill(env, np.array([300.0, 0.0]), t, s, 301.0)   # all leftover on query 0
+    assert caps[1] >= 200.0 and caps[0] >= 100.0 and caps.sum() <= 301.0
+
+
+def test_surge_utility_is_clear() -> None:
+    t = np.exp(np.random.default_rng(1).normal(6.3, 0.9, 300))
+    inp = AllocationInput(t, 256.0 * 300)
+    a = get_policy("shadow-price")(inp, {"utility": "surge", "beta_rule": "paper"}).caps
+    assert np.array_equal(a, get_policy("clear")(inp, {}).caps)
+
+
+def test_lognormal_utility_is_clear_calibrated() -> None:
+    rng = np.random.default_rng(2)
+    t = np.exp(rng.normal(6.3, 0.9, 300))
+    inp = AllocationInput(t, 256.0 * 300, log_spread=np.full(300, 0.45),
+                          solvability=rng.uniform(0.3, 1.0, 300))
+    a = get_policy("shadow-price")(inp, {"utility": "lognormal", "shrink": False,
+                                         "min_spread": 0.05}).caps
+    b = get_policy("clear-calibrated")(inp, {"shrink": False}).caps
+    assert np.allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_bad_parameters_name_the_fix() -> None:
+    with pytest.raises(UserError, match="unknown utility 'cubic'; valid: surge"):
+        check_params("shadow-price", {"utility": "cubic"})
+    with pytest.raises(UserError, match="beta_rule paper applies to the surge forms only"):
+        check_params("shadow-price", {"utility": "lognormal", "beta_rule": "paper"})
+    with pytest.raises(UserError, match="takes beta_rule paper only"):
+        check_params("shadow-price", {"utility": "surge"})
+    with pytest.raises(UserError, match="unknown beta_rule"):
+        check_params("shadow-price", {"beta_rule": "kappa"})
+    assert set(FORMS) == {"surge", "surge-integral", "logistic", "lognormal"}
+
+
+thresholds = arrays(np.float64, st.integers(1, 60), elements=st.floats(1.0, 20000.0))
+
+
+@pytest.mark.parametrize("params", [
+    {"utility": "surge-integral"}, {"utility": "logistic"}, {"utility": "lognormal"},
+    {"utility": "surge-integral", "beta_rule": "paper"}, {"utility": "surge", "beta_rule": "paper"},
+])
+@settings(max_examples=40, deadline=None)
+@given(t=thresholds, budget=st.floats(0.0, 3e5), spread=st.floats(0.0, 2.0),
+       sd=st.sampled_from([None, 0.0, 0.3]))
+def test_every_form_keeps_the_invariants(params: dict[str, str], t: np.ndarray, budget: float,
+                                         spread: float, sd: float | None) -> None:
+    inp = AllocationInput(t, budget, log_spread=np.full(t.size, spread), threshold_sd=sd)
+    a = get_policy("shadow-price")(inp, params)
+    b = get_policy("shadow-price")(inp, params)
+    assert np.isfinite(a.caps).all() and (a.caps >= 0).all()
+    assert a.caps.sum() <= budget * (1 + 1e-9) + 1e-6
+    assert np.array_equal(a.caps, b.caps)
