@@ -62,6 +62,8 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out or scenario.output.dir or Path("out") / Path(args.scenario).stem)
     result = run_to_dir(scenario, out, force=args.force, progress=True)
     s = result.summary
+    for note in s.get("notes", []):
+        sys.stderr.write(f"clearsim: note: {note}\n")
     if args.json:
         sys.stdout.write(json.dumps(s, indent=2) + "\n")
     else:

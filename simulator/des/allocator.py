@@ -157,7 +157,8 @@ class Allocator:
         committed = int(caps[admit].sum())
         bank.commit(committed)
         entries: list[tuple[int, int, float, float]] = []
-        prefill = self.p0 + self.p1 * view.prompt_tokens[idx]
+        prefill = self.p0 + self.p1 * (view.prompt_tokens[idx] if parts[0][0].prompt is None
+                                       else cat(_prompts))
         off = 0
         for block, lo, hi in parts:
             sl = slice(off, off + hi - lo)
@@ -213,7 +214,8 @@ class Allocator:
         block.correct[j] = correct
         self.bank.commit(cap)
         self.env.log(f"admit q{q}")
-        self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(view.prompt_tokens[i]),
+        prompt = view.prompt_tokens[i] if block.prompt is None else block.prompt[j]
+        self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(prompt),
                             float(block.time[j]))])
         self._log(k, t, 1, holdings, free, budget, self.lam, 1, 0, cap)
 
@@ -244,6 +246,13 @@ class Allocator:
         unl = self.bank.unlimited
         self.ticks.append(k, t, pending, None if unl else holdings, None if unl else free,
                           None if unl else budget, lam, admitted, abandoned, committed)
+
+
+def _prompts(part: tuple[Block, int, int]) -> np.ndarray:
+    """Trace prompt lengths (tokens) of the queries ``lo:hi`` of a block that has them."""
+    block, lo, hi = part
+    assert block.prompt is not None
+    return block.prompt[lo:hi]
 
 
 def _known(a: np.ndarray) -> np.ndarray | None:

@@ -141,8 +141,11 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     ledger.flush(final=True)
     if bar is not None:
         bar.close()
-    return end, {"ticks": allocator.n_ticks, "mean_in_system": occupancy.total_area / end
-                 if end > 0 else 0.0}
+    info: dict[str, Any] = {"ticks": allocator.n_ticks, "mean_in_system":
+                            occupancy.total_area / end if end > 0 else 0.0}
+    if source.notes:
+        info["notes"] = list(source.notes)
+    return end, info
 
 
 def _bar(scenario: Scenario) -> Any:

@@ -201,17 +201,22 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
 
 
 def _rebase(raw: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Relative pool and trace paths are taken from the scenario file's folder."""
+    """Relative pool and trace paths (also of each stream's trace and its fallback) are
+    taken from the scenario file's folder."""
     pool = raw.get("pool")
     if isinstance(pool, str):
         raw["pool"] = pool = {"source": pool}
     if isinstance(pool, dict) and isinstance(pool.get("source"), str) \
             and pool["source"] != "default" and not Path(pool["source"]).is_absolute():
         pool["source"] = str(base / pool["source"])
-    arr = raw.get("arrivals")
-    if isinstance(arr, dict) and isinstance(arr.get("path"), str) \
-            and not Path(arr["path"]).is_absolute():
-        arr["path"] = str(base / arr["path"])
+    streams = raw.get("streams")
+    for arr in [raw.get("arrivals")] + ([s.get("arrivals") for s in streams
+                                         if isinstance(s, dict)]
+                                        if isinstance(streams, list) else []):
+        for key in ("path", "fallback"):
+            if isinstance(arr, dict) and isinstance(arr.get(key), str) \
+                    and not Path(arr[key]).is_absolute():
+                arr[key] = str(base / arr[key])
     return raw
 
 
