@@ -28,7 +28,7 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["summarize", "windowed"]
+__all__ = ["by_group", "summarize", "windowed"]
 
 Frame = pl.DataFrame | pl.LazyFrame
 
@@ -89,6 +89,22 @@ def summarize(queries: Frame, sim_seconds: float, slo: float | None = None) -> d
         row["correct_within_slo_per_s"] = hits / sim_seconds if sim_seconds > 0 else 0.0
     row["sim_seconds"] = sim_seconds
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+
+
+def by_group(queries: Frame, column: str, names: Sequence[str], sim_seconds: float,
+             slo: float | None = None) -> dict[str, dict[str, Any]]:
+    """:func:`summarize` per value of ``column`` (e.g. ``stream``), in ``names`` order.
+
+    Counts (arrivals, correct, tokens) of the groups add up to the whole run's; a name
+    with no query gets ``arrivals`` 0 and null rates.
+    """
+    lazy = queries.lazy()
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        row = summarize(lazy.filter(pl.col(column) == name), sim_seconds, slo)
+        row.pop("sim_seconds")
+        out[name] = row
+    return out
 
 
 def windowed(queries: Frame, window_s: float, slo: float | None = None) -> pl.DataFrame:

@@ -40,7 +40,7 @@ from simulator.des.ledger import Ledger, PoolView
 from simulator.des.pacing import Pacer
 from simulator.des.records import Block, Spool
 from simulator.des.replay import replay, replay_one
-from simulator.des.source import QuerySource
+from simulator.des.source import ArrivalSource
 from simulator.policies import AllocationInput, PolicyFn
 
 __all__ = ["REFERENCE", "Allocator", "integer_caps"]
@@ -82,7 +82,7 @@ class Allocator:
         pacer: the tick-budget rule, or None for an unlimited budget (B = free = inf).
     """
 
-    def __init__(self, env: Engine, period: float, source: QuerySource, bank: TokenBank,
+    def __init__(self, env: Engine, period: float, source: ArrivalSource, bank: TokenBank,
                  gpu: FluidGpu, ledger: Ledger, view: PoolView, policy: PolicyFn | None,
                  params: Mapping[str, Any], ticks: Spool, prefill: tuple[float, float],
                  progress: Callable[[float], None] | None = None,

@@ -12,6 +12,8 @@ The allocator tick takes the arrivals with time <= now via :meth:`QuerySource.ta
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from predictors.base import Predictor
@@ -24,10 +26,27 @@ from simulator.seeds import rng_for
 from simulator.traffic.arrivals import TraceSpec, make_arrivals
 from simulator.traffic.streams import sample_stream
 
-__all__ = ["BLOCK", "QuerySource"]
+__all__ = ["BLOCK", "ArrivalSource", "QuerySource"]
 
 BLOCK = 1 << 16
 """Arrivals per block (and query rows per Parquet chunk). Part of the random stream."""
+
+class ArrivalSource(Protocol):
+    """What the allocator tick reads: :class:`QuerySource` (one stream) or
+    :class:`simulator.des.streams.MultiSource` (several)."""
+
+    blocks: dict[int, Block]
+    n_arrivals: int
+    notes: list[str]
+
+    def peek(self) -> float:
+        """Arrival time (s) of the next untaken query; ``inf`` when none is left."""
+        ...
+
+    def take(self, t: float) -> list[tuple[Block, int, int]]:
+        """Every untaken arrival with time <= ``t``, as ``(block, lo, hi)`` slices."""
+        ...
+
 
 def _empty_window(spec: object, duration: float | None) -> None:
     """Refuse a trace whose window holds no arrival before ``duration`` (s)."""

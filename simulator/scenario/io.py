@@ -279,7 +279,12 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
 
 def dump_scenario(scenario: Scenario) -> str:
     """The fully resolved scenario (every default filled in) as YAML text."""
-    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+    data = scenario.model_dump(mode="json")
+    if scenario.streams is None:
+        del data["streams"]
+    else:  # several streams: 'stream' and 'arrivals' do not apply
+        del data["stream"], data["arrivals"]
+    return yaml.safe_dump(data, sort_keys=False)
 
 
 def scenario_schema() -> dict[str, Any]:

@@ -157,6 +157,7 @@ class _Trace:
     def __init__(self, trace: Trace) -> None:
         self._times, self._prompts, self._i = trace.times, trace.prompts, 0
         self.notes = trace.notes
+        self.has_prompts = trace.prompts is not None
         self.last_prompts: np.ndarray | None = None
 
     def next_block(self, n: int) -> np.ndarray:
