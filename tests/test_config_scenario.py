@@ -117,7 +117,9 @@ def test_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "clearsim scenario"
-    assert set(schema["required"]) == {"arrivals", "allocator"}
+    # issue 12: 'arrivals' (one stream) or 'streams' (several) is required, not both
+    assert set(schema["required"]) == {"allocator"}
+    assert [o["required"] for o in schema["oneOf"]] == [["arrivals"], ["streams"]]
     assert schema["$defs"]["GpuSpec"]["additionalProperties"] is False
 
 

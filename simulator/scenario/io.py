@@ -291,5 +291,8 @@ def scenario_schema() -> dict[str, Any]:
     """JSON Schema of a scenario file, for editors."""
     schema = Scenario.model_json_schema()
     schema["title"] = "clearsim scenario"
+    # one stream ('arrivals', with 'stream') or several ('streams'), never both
+    schema["oneOf"] = [{"required": ["arrivals"], "not": {"required": ["streams"]}},
+                       {"required": ["streams"], "not": {"required": ["arrivals"]}}]
     return schema
 
