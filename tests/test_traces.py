@@ -142,3 +142,37 @@ def test_real_azure_code_trace_window() -> None:
     inside = tr.times < 120.0
     assert res.summary["arrivals"] == int(inside.sum())
     assert res.summary["mean_prompt_tokens"] == pytest.approx(float(np.asarray(_p(tr))[inside].mean()))
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_azure_code_trace_scenario_replays_its_window() -> None:
+    from simulator.scenario.io import load_scenario
+    from simulator.traffic.arrivals import TraceSpec
+
+    sc = load_scenario(REPO / "scenarios" / "azure-code-trace.yaml", ["duration=120"])
+    assert isinstance(sc.arrivals, TraceSpec)
+    tr = load_trace(sc.arrivals.resolved_path(), "azure", start=sc.arrivals.start)
+    inside = tr.times < 120.0
+    res = run(sc)
+    assert res.summary["arrivals"] == int(inside.sum()) > 50
+    assert res.summary["mean_prompt_tokens"] == pytest.approx(
+        float(np.asarray(_p(tr))[inside].mean()), rel=1e-12)
+    if sc.arrivals.resolved_path() != sc.arrivals.path:
+        assert "replayed the fallback" in res.summary["notes"][0]
+
+
+def test_generated_trace_is_the_bundled_file_and_matches_the_figures() -> None:
+    from simulator.traffic.synthetic_trace import FIGURES, figures_of, generate
+
+    frame = generate(0)
+    bundled = REPO / "scenarios" / "traces" / "azure-code-synthetic.csv"
+    assert frame.write_csv() == bundled.read_text()
+    tr = load_trace(str(bundled), "azure")
+    got = figures_of(tr.times, np.asarray(_p(tr)), frame["GeneratedTokens"].to_numpy())
+    assert abs(got.rows / FIGURES.rows - 1) < 0.05
+    assert abs(got.prompt_mean / FIGURES.prompt_mean - 1) < 0.05
+    assert abs(got.count_10s_var_to_mean / FIGURES.count_10s_var_to_mean - 1) < 0.3
+    median = dict(got.prompt_quantiles)[0.5]
+    assert abs(median / dict(FIGURES.prompt_quantiles)[0.5] - 1) < 0.05

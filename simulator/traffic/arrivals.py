@@ -204,8 +204,13 @@ def _piecewise(spec: object, rng: np.random.Generator) -> ArrivalGen:
 
 def _trace(spec: object, rng: np.random.Generator) -> ArrivalGen:
     assert isinstance(spec, TraceSpec)
-    return _Trace(load_trace(spec.resolved_path(), spec.format, start=spec.start,
-                             time_scale=spec.time_scale, limit=spec.limit))
+    path = spec.resolved_path()
+    gen = _Trace(load_trace(path, spec.format, start=spec.start,
+                            time_scale=spec.time_scale, limit=spec.limit))
+    if path != spec.path:
+        gen.notes.insert(0, f"arrivals.path {spec.path} not found; replayed the "
+                         f"fallback {path}")
+    return gen
 
 
 ARRIVALS: dict[str, ArrivalFactory] = {
