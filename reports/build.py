@@ -29,7 +29,7 @@ from reports.load import (
     SweepStoreData,
     load_inputs,
 )
-from reports.summary import COLUMNS, summary_frame
+from reports.summary import COLUMNS, stream_frame, summary_frame
 from reports.sweeps import frontier_points, noise_band, noise_paired, noise_title
 from simulator.version import __version__
 
@@ -199,6 +199,20 @@ def _summary_html(runs: Sequence[RunData]) -> str:
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+def _streams_html(runs: Sequence[RunData]) -> str:
+    """Per-stream figures of several-stream runs (summary.json ``by_stream``); '' if none."""
+    table = stream_frame({r.label: r.summary for r in runs})
+    if table.height == 0:
+        return ""
+    head = "".join(f"<th>{html.escape(h)}</th>"
+                   for h in ["Policy", "Stream"] + [c.header for c in COLUMNS])
+    rows = ["<tr>" + f"<td>{html.escape(row['policy'])}</td>"
+            f"<td class='text'>{html.escape(row['stream'])}</td>" +
+            "".join(f"<td>{_fmt(row[c.key], c.fmt)}</td>" for c in COLUMNS) + "</tr>"
+            for row in table.iter_rows(named=True)]
+    return f"<h3>Summary per stream</h3><table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
 def _inputs_html(runs: Sequence[RunData]) -> str:
     head = "<tr><th>Policy</th><th>Run directory</th><th>Seed</th><th>clearsim</th>" \
            "<th>Simulated (s)</th><th>Wall clock (s)</th></tr>"
@@ -248,8 +262,11 @@ def report_doc(inputs: ReportInputs, figures: Sequence[Figure]) -> ReportDoc:
     blocks: list[tuple[str, str]] = []
     appendix: list[tuple[str, str]] = []
     if runs:
-        blocks += [(RUNS, "<h3>Summary per policy</h3>" + _summary_html(runs)),
-                   (RUNS, "<h3>Inputs</h3>" + _inputs_html(runs))]
+        blocks.append((RUNS, "<h3>Summary per policy</h3>" + _summary_html(runs)))
+        streams = _streams_html(runs)
+        if streams:
+            blocks.append((RUNS, streams))
+        blocks.append((RUNS, "<h3>Inputs</h3>" + _inputs_html(runs)))
         details = [f"<details{' open' if i == 0 else ''}><summary>{html.escape(r.label)}: "
                    f"{html.escape(str(r.path / 'scenario.resolved.yaml'))}</summary>"
                    f"<pre>{html.escape(r.scenario_yaml)}</pre></details>"

@@ -17,7 +17,7 @@ import polars as pl
 
 from simulator.metrics import summarize
 
-__all__ = ["COLUMNS", "Column", "from_queries", "summary_frame"]
+__all__ = ["COLUMNS", "Column", "from_queries", "stream_frame", "summary_frame"]
 
 
 @dataclass(frozen=True)
@@ -79,4 +79,23 @@ def summary_frame(runs: Mapping[str, tuple[Mapping[str, Any], pl.DataFrame]]) ->
             row[col.key] = value
         rows.append(row)
     schema: dict[str, Any] = {"policy": pl.String, **{c.key: pl.Float64 for c in COLUMNS}}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def stream_frame(runs: Mapping[str, Mapping[str, Any]]) -> pl.DataFrame:
+    """One row per (run label, stream) from the ``by_stream`` of each ``summary.json``.
+
+    Runs without ``by_stream`` (one stream) give no rows. Columns: policy, stream, then
+    each Column.key (Float64, NaN where undefined).
+    """
+    rows = []
+    for label, summary in runs.items():
+        for name, figures in (summary.get("by_stream") or {}).items():
+            row: dict[str, Any] = {"policy": label, "stream": str(name)}
+            for col in COLUMNS:
+                value = _number(figures.get(col.key))
+                row[col.key] = float("nan") if value is None else value
+            rows.append(row)
+    schema: dict[str, Any] = {"policy": pl.String, "stream": pl.String,
+                              **{c.key: pl.Float64 for c in COLUMNS}}
     return pl.DataFrame(rows, schema=schema)

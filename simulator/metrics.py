@@ -10,7 +10,8 @@ Definitions (per run or per window of arrival time):
 * latency percentiles and mean over *completed* queries (correct or wrong), from
   arrival to the last token, so they include the wait for the allocator tick;
 * goodput_per_1k_tokens = correct answers per 1000 generated tokens;
-* correct_within_slo_per_s = correct answers with latency <= SLO, per simulated second.
+* correct_within_slo_per_s = correct answers with latency <= SLO, per simulated second;
+* mean_prompt_tokens (runs whose trace gives prompt lengths) = their mean per arrival.
 
 Every figure is deterministic whatever polars' thread count: counts and token sums
 are integers, quantiles come from a sort, and the mean latency is an exact sum
@@ -27,7 +28,7 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["summarize", "windowed"]
+__all__ = ["by_group", "summarize", "windowed"]
 
 Frame = pl.DataFrame | pl.LazyFrame
 
@@ -73,13 +74,37 @@ def summarize(queries: Frame, sim_seconds: float, slo: float | None = None) -> d
         sim_seconds: simulated time span of the run (s).
         slo: latency SLO (s) for ``correct_within_slo_per_s``, or None.
     """
-    row = queries.lazy().select(_aggs(slo, grouped=False)).collect().row(0, named=True)
+    lazy = queries.lazy()
+    aggs = _aggs(slo, grouped=False)
+    prompts = "prompt_tokens" in lazy.collect_schema().names()
+    if prompts:  # trace runs: prompt lengths from the trace (whole tokens: exact sum)
+        aggs.append(pl.col("prompt_tokens").sum().alias("mean_prompt_tokens"))
+    row = lazy.select(aggs).collect().row(0, named=True)
     row["mean_latency"] = _exact_mean(row["mean_latency"])
+    if prompts:
+        n = row["arrivals"]
+        row["mean_prompt_tokens"] = row["mean_prompt_tokens"] / n if n else None
     if slo is not None:
         hits = row.pop("_correct_within_slo")
         row["correct_within_slo_per_s"] = hits / sim_seconds if sim_seconds > 0 else 0.0
     row["sim_seconds"] = sim_seconds
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+
+
+def by_group(queries: Frame, column: str, names: Sequence[str], sim_seconds: float,
+             slo: float | None = None) -> dict[str, dict[str, Any]]:
+    """:func:`summarize` per value of ``column`` (e.g. ``stream``), in ``names`` order.
+
+    Counts (arrivals, correct, tokens) of the groups add up to the whole run's; a name
+    with no query gets ``arrivals`` 0 and null rates.
+    """
+    lazy = queries.lazy()
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        row = summarize(lazy.filter(pl.col(column) == name), sim_seconds, slo)
+        row.pop("sim_seconds")
+        out[name] = row
+    return out
 
 
 def windowed(queries: Frame, window_s: float, slo: float | None = None) -> pl.DataFrame:

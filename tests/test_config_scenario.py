@@ -12,6 +12,7 @@ import yaml
 from simulator.cli.main import main
 from simulator.errors import UserError
 from simulator.scenario.io import apply_overrides, load_scenario, parse_scenario
+from simulator.traffic.arrivals import TraceSpec
 
 GOOD = {
     "arrivals": {"kind": "poisson", "rate": 2.0},
@@ -37,7 +38,7 @@ def test_overrides_parse_yaml_values() -> None:
     sc = parse_scenario(GOOD, ["allocator.budget_rate=unlimited", "gpu.max_seqs=null",
                                "arrivals={kind: gamma, rate: 3, cv: 2}", "seed=7"])
     assert sc.allocator.unlimited and sc.gpu.max_seqs is None and sc.seed == 7
-    assert sc.arrivals.kind == "gamma"
+    assert sc.arrivals is not None and sc.arrivals.kind == "gamma"
     assert apply_overrides({"pool": "default"}, ["pool.seed=3"]) == \
         {"pool": {"source": "default", "seed": 3}}
     with pytest.raises(UserError, match="KEY.PATH=VALUE"):
@@ -49,6 +50,7 @@ def test_relative_paths_follow_the_scenario_file(tmp_path: Path) -> None:
                           "arrivals": {"kind": "trace", "path": "t.txt"}})
     sc = load_scenario(p)
     assert sc.pool.source == str(tmp_path / "pools" / "x.parquet")
+    assert isinstance(sc.arrivals, TraceSpec)  # typing: arrivals is optional (streams)
     assert sc.arrivals.kind == "trace" and sc.arrivals.path == str(tmp_path / "t.txt")
 
 
@@ -115,7 +117,9 @@ def test_schema_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "clearsim scenario"
-    assert set(schema["required"]) == {"arrivals", "allocator"}
+    # issue 12: 'arrivals' (one stream) or 'streams' (several) is required, not both
+    assert set(schema["required"]) == {"allocator"}
+    assert [o["required"] for o in schema["oneOf"]] == [["arrivals"], ["streams"]]
     assert schema["$defs"]["GpuSpec"]["additionalProperties"] is False
 
 
@@ -147,8 +151,10 @@ def test_override_paths_are_relative_to_the_working_directory(
     monkeypatch.chdir(tmp_path)
     sc = load_scenario(p, ["pool=mine.parquet"])
     assert sc.pool.source == "mine.parquet"
+    assert isinstance(sc.arrivals, TraceSpec)  # typing: arrivals is optional (streams)
     assert sc.arrivals.kind == "trace" and sc.arrivals.path == str(sub / "t.txt")
     sc = load_scenario(p, ["arrivals.path=here.txt"])
+    assert isinstance(sc.arrivals, TraceSpec)
     assert sc.arrivals.kind == "trace" and sc.arrivals.path == "here.txt"
 
 

@@ -97,12 +97,16 @@ def test_missing_columns_and_cap(tmp_path: Path) -> None:
     no_len = _write(pl.DataFrame(ROWS).drop("response_tokens"), tmp_path / "a.csv")
     with pytest.raises(PoolError, match=r"a.csv: column 'length': missing column"):
         import_pool([no_len])
+    # issue 12: no benchmark column and no --benchmark gives 'unknown' with a note
+    # (it used to be refused), and --max-tokens below a length re-caps (it used to be
+    # refused); a row's own cap below its length is still refused.
     no_bench = _write(pl.DataFrame(ROWS).drop("benchmark"), tmp_path / "b.csv")
-    with pytest.raises(PoolError, match="pass --benchmark"):
-        import_pool([no_bench])
-    ok = _write(pl.DataFrame(ROWS), tmp_path / "c.csv")
+    notes: list[str] = []
+    assert set(import_pool([no_bench], notes=notes).benchmarks) == {"unknown"}
+    assert any("pass --benchmark" in n for n in notes)
+    ok = _write(pl.DataFrame({**ROWS, "max_tokens": [4096] * 6}), tmp_path / "c.csv")
     with pytest.raises(PoolError, match=r"c.csv: column 'length', row 3: length 16000 exceeds"):
-        import_pool([ok], max_tokens=4096)
+        import_pool([ok])
     with pytest.raises(PoolError, match="no such file"):
         import_pool([tmp_path / "missing.csv"])
     with pytest.raises(PoolError, match="unknown file type"):
@@ -132,7 +136,8 @@ def test_thip_directory_merges_policies(tmp_path: Path) -> None:
                                        "response_length": [990], "correct": [False]}],
           data_id="math-ai/aime25")
     pool = import_pool([tmp_path])
-    assert list(pool.ids) == ["math500/test/1.json", "math500/test/2.json", "aime2025/0"]
+    # issue 12: ids are kept as written unless they collide across benchmarks
+    assert list(pool.ids) == ["test/1.json", "test/2.json", "0"]
     assert pool.frame["lengths"].to_list() == [[300, 200], [900, 50], [990]]
     assert list(pool.max_tokens) == [900, 900, 990]  # max_model_len - prompt_length
     assert pool.frame["level"].to_list() == [2, 2, None]

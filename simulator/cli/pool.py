@@ -9,10 +9,50 @@ import sys
 from typing import Any
 
 from simulator.cli._args import output_file, positive_int, seed
-from simulator.pools.importer import import_pool
+from simulator.pools.importer import FORMATS, import_pool
 from simulator.pools.pool import save_pool
 from simulator.pools.source import resolve_pool
 from simulator.pools.stats import BUDGETS, summary
+
+IMPORT_HELP = """\
+Read one or more sources and write one validated pool. Rows with the same id, also
+across files, become the K rollouts of one query. The benchmark is the row's own, else
+--benchmark, else the format's metadata (THIP config.json, lm-eval file name), else
+'unknown'. Ids are kept unless they collide across benchmarks (then prefixed
+'benchmark/id', with a note). Choices made on their own are printed as notes on stderr.
+
+formats (--format; 'auto' sniffs each file):
+  generic  CSV/JSONL/Parquet, one row per rollout: id [problem_id, query_id,
+           question_id, idx], length [response_tokens, response_length,
+           completion_tokens, output_tokens, tokens], correct [is_correct], optional
+           benchmark [dataset, task], text [problem, question], level, prompt_tokens
+           [prompt_length], max_tokens, finish_reason, response text [output,
+           completion, generation] (counted with --tokenizer); or a pool Parquet
+  thip     THIP generation.jsonl: one line per problem, lists response_length,
+           correct, finish_reason; config.json beside it names the dataset and cap
+  lm-eval  lm-evaluation-harness samples_<task>_<time>.jsonl: doc_id, resps, a 0/1
+           metric (--metric, default exact_match or acc); lengths via --tokenizer
+  openai   OpenAI responses or Batch API lines: usage.completion_tokens,
+           choices[0].finish_reason, plus a 'correct' field per line
+"""
+
+IMPORT_EXAMPLES = """\
+examples, one per file shape:
+  generic, a table with lengths (aliases such as question_id, completion_tokens):
+    clearsim pool import rollouts.csv -o pool.parquet --benchmark gsm8k
+  generic, response text only ({id, question, response, correct}):
+    clearsim pool import answers.jsonl -o pool.parquet --tokenizer tokenizer.json
+  thip, a folder of eval_results/<policy>/<dataset>/generation.jsonl:
+    clearsim pool import ../shared/data/rollouts/thip-qwen7b-rl/raw -o thip.parquet
+  lm-eval, samples from --log_samples:
+    clearsim pool import samples_gsm8k_2024-05-01T12-00-00.jsonl -o pool.parquet \\
+      --format lm-eval --tokenizer tokenizer.json --metric exact_match
+  openai, responses with usage and a grade:
+    clearsim pool import responses.jsonl -o pool.parquet --format openai \\
+      --map id=custom_id,correct=grade.ok
+  re-cap the default pool at 4096 tokens ("what if we cap at 4k?"):
+    clearsim pool import default -o capped.parquet --max-tokens 4096
+"""
 
 
 def register(sub: Any) -> None:
@@ -30,26 +70,38 @@ def register(sub: Any) -> None:
 
     imp = cmds.add_parser(
         "import",
-        help="build a pool Parquet from CSV/JSONL/Parquet rollouts or THIP generation.jsonl",
-        description="Read one or more sources and write one validated pool. A source is "
-        "a CSV, JSONL or Parquet table with one row per rollout (columns id, benchmark, "
-        "length, correct, optional text, level, prompt_tokens, max_tokens; aliases "
-        "problem_id, response_tokens, response_length, prompt_length, problem are "
-        "accepted), a THIP generation.jsonl (one line per problem with lists), or a "
-        "directory searched for generation.jsonl files. Rows with the same id, also "
-        "across files, become the K rollouts of one query.",
-        epilog="example: clearsim pool import ../shared/data/rollouts/thip-qwen7b-rl/raw "
-        "-o thip.parquet",
+        help="build a pool Parquet from rollouts: tables, THIP, lm-eval, OpenAI JSONL",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=IMPORT_HELP,
+        epilog=IMPORT_EXAMPLES,
     )
     imp.add_argument("sources", nargs="+", metavar="SRC",
-                     help="a file (.csv, .jsonl, .parquet) or a directory")
+                     help="a file (.csv, .jsonl, .parquet), a directory, or 'default' "
+                     "(the embedded pool, e.g. to re-cap it)")
     imp.add_argument("-o", "--output", required=True, metavar="POOL.parquet",
                      help="the pool file to write (atomically)")
+    imp.add_argument("--format", default="auto", choices=FORMATS, dest="fmt",
+                     help="reader; 'auto' sniffs each file and says what it chose on "
+                     "stderr; default: %(default)s")
+    imp.add_argument("--map", action="append", metavar="DST=SRC[,...]",
+                     help="name the source of a field (id, benchmark, length, correct, "
+                     "text, level, prompt_tokens, max_tokens, response, finish_reason); "
+                     "dots walk nested keys, numbers index lists: "
+                     "--map length=usage.completion_tokens,id=meta.qid")
+    imp.add_argument("--tokenizer", metavar="tokenizer.json",
+                     help="count tokens of the response text (column response/output/"
+                     "completion, lm-eval resps, OpenAI message content) when there is no "
+                     "length field; a Hugging Face tokenizer.json")
+    imp.add_argument("--metric", metavar="NAME",
+                     help="lm-eval: the 0/1 metric that grades a response; default: the "
+                     "first of exact_match, acc on the line")
     imp.add_argument("--benchmark", metavar="NAME",
-                     help="benchmark name for every row (overrides the files)")
+                     help="benchmark of rows whose file names none (a benchmark column or "
+                     "field wins); without either: 'unknown'")
     imp.add_argument("--max-tokens", type=positive_int, metavar="N",
-                     help="collection cap L_max in tokens for rows without one; default: "
-                     "THIP config.json, else the largest length seen")
+                     help="the cap L_max in tokens: fills rows without one and re-caps rows "
+                     "with a larger one (longer rollouts become cut at N and wrong); "
+                     "default: the row's, THIP config.json, else the longest length")
     imp.set_defaults(func=run_import)
 
     ins = cmds.add_parser(
@@ -75,7 +127,12 @@ def register(sub: Any) -> None:
 def run_import(args: argparse.Namespace) -> int:
     """Import, validate and write the pool; print a one-line confirmation."""
     output_file(args.output, "-o", "pool.parquet")
-    pool = import_pool(args.sources, benchmark=args.benchmark, max_tokens=args.max_tokens)
+    notes: list[str] = []
+    pool = import_pool(args.sources, benchmark=args.benchmark, max_tokens=args.max_tokens,
+                       fmt=args.fmt, mapping=args.map, tokenizer=args.tokenizer,
+                       metric=args.metric, notes=notes)
+    for line in notes:
+        print(f"clearsim: note: {line}", file=sys.stderr)
     path = save_pool(pool, args.output)
     k = pool.n_rollouts
     names = sorted(set(pool.benchmarks.tolist()))

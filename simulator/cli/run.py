@@ -62,6 +62,8 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out or scenario.output.dir or Path("out") / Path(args.scenario).stem)
     result = run_to_dir(scenario, out, force=args.force, progress=True)
     s = result.summary
+    for note in s.get("notes", []):
+        sys.stderr.write(f"clearsim: note: {note}\n")
     if args.json:
         sys.stdout.write(json.dumps(s, indent=2) + "\n")
     else:
@@ -72,6 +74,13 @@ def _run(args: argparse.Namespace) -> int:
             f"{fmt_metric(s['tokens_per_query'], '.0f')} tokens/query, "
             f"latency p50 {fmt_metric(s['latency_p50'], '.2f', ' s')} "
             f"({s['wall_seconds']:.2f} s wall)\n")
+        for name, b in s.get("by_stream", {}).items():
+            sys.stdout.write(
+                f"  stream {name}: {b['arrivals']} arrivals, accuracy "
+                f"{fmt_metric(b['accuracy'], '.3f')}, abandoned "
+                f"{fmt_metric(b['abandonment_rate'], '.3f')}, "
+                f"{fmt_metric(b['tokens_per_query'], '.0f')} tokens/query, latency p50 "
+                f"{fmt_metric(b['latency_p50'], '.2f', ' s')}\n")
     return 0
 
 

@@ -40,7 +40,7 @@ from simulator.des.ledger import Ledger, PoolView
 from simulator.des.pacing import Pacer
 from simulator.des.records import Block, Spool
 from simulator.des.replay import replay, replay_one
-from simulator.des.source import QuerySource
+from simulator.des.source import ArrivalSource
 from simulator.policies import AllocationInput, PolicyFn
 
 __all__ = ["REFERENCE", "Allocator", "integer_caps"]
@@ -82,7 +82,7 @@ class Allocator:
         pacer: the tick-budget rule, or None for an unlimited budget (B = free = inf).
     """
 
-    def __init__(self, env: Engine, period: float, source: QuerySource, bank: TokenBank,
+    def __init__(self, env: Engine, period: float, source: ArrivalSource, bank: TokenBank,
                  gpu: FluidGpu, ledger: Ledger, view: PoolView, policy: PolicyFn | None,
                  params: Mapping[str, Any], ticks: Spool, prefill: tuple[float, float],
                  progress: Callable[[float], None] | None = None,
@@ -157,7 +157,8 @@ class Allocator:
         committed = int(caps[admit].sum())
         bank.commit(committed)
         entries: list[tuple[int, int, float, float]] = []
-        prefill = self.p0 + self.p1 * view.prompt_tokens[idx]
+        prefill = self.p0 + self.p1 * (view.prompt_tokens[idx] if parts[0][0].prompt is None
+                                       else cat(_prompts))
         off = 0
         for block, lo, hi in parts:
             sl = slice(off, off + hi - lo)
@@ -213,7 +214,8 @@ class Allocator:
         block.correct[j] = correct
         self.bank.commit(cap)
         self.env.log(f"admit q{q}")
-        self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(view.prompt_tokens[i]),
+        prompt = view.prompt_tokens[i] if block.prompt is None else block.prompt[j]
+        self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(prompt),
                             float(block.time[j]))])
         self._log(k, t, 1, holdings, free, budget, self.lam, 1, 0, cap)
 
@@ -244,6 +246,13 @@ class Allocator:
         unl = self.bank.unlimited
         self.ticks.append(k, t, pending, None if unl else holdings, None if unl else free,
                           None if unl else budget, lam, admitted, abandoned, committed)
+
+
+def _prompts(part: tuple[Block, int, int]) -> np.ndarray:
+    """Trace prompt lengths (tokens) of the queries ``lo:hi`` of a block that has them."""
+    block, lo, hi = part
+    assert block.prompt is not None
+    return block.prompt[lo:hi]
 
 
 def _known(a: np.ndarray) -> np.ndarray | None:

@@ -61,11 +61,13 @@ class Ledger:
         view: the pool arrays.
         bank: the token bank to settle.
         sink: receives finished blocks as ``queries`` chunks.
+        streams: stream names of a several-stream run (the ``stream`` column).
     """
 
     def __init__(self, blocks: dict[int, Block], view: PoolView, bank: TokenBank,
-                 sink: Sink) -> None:
+                 sink: Sink, streams: list[str] | None = None) -> None:
         self.blocks, self.view, self.bank, self.sink = blocks, view, bank, sink
+        self.streams = streams
         self._next = 0
         self.counts = np.zeros(5, dtype=np.int64)
 
@@ -112,7 +114,8 @@ class Ledger:
         while self._next in self.blocks and self.blocks[self._next].remaining == 0:
             block = self.blocks.pop(self._next)
             self.sink.write("queries", block_frame(block, self.view.ids,
-                                                   self.view.benchmarks, self.view.tau))
+                                                   self.view.benchmarks, self.view.tau,
+                                                   self.streams))
             self._next += 1
         if final and self.blocks:
             raise RuntimeError(f"{len(self.blocks)} query blocks never finished")

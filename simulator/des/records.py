@@ -54,7 +54,9 @@ class Block:
     Drawn when the block is created: ``time`` (arrival, s), ``pool_index``, ``tier``,
     ``rollout``, ``threshold`` (predicted T, tokens), ``spread`` and ``solvability``
     (NaN when the predictor gives none), and the predictor's ``threshold_sd`` (one
-    number; NaN when it gives none). Set by the engine: ``tick`` (-1 = never),
+    number; NaN when it gives none), ``prompt`` (prompt tokens from a trace, replacing
+    the pool's; None when the arrivals carry none) and ``stream`` (the stream number of
+    each query in a several-stream run; None otherwise). Set by the engine: ``tick`` (-1 = never),
     ``cap``, ``generated`` (tokens), ``correct``, ``start`` and ``end`` (s, NaN until
     known) and ``outcome`` (a code into :data:`OUTCOMES`). ``remaining`` counts the
     queries without an outcome yet.
@@ -69,6 +71,8 @@ class Block:
     spread: np.ndarray
     solvability: np.ndarray
     threshold_sd: float = float("nan")
+    prompt: np.ndarray | None = None
+    stream: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = self.time.size
@@ -88,17 +92,19 @@ class Block:
 
 
 def block_frame(block: Block, ids: pl.Series, benchmarks: pl.Series,
-                tau: np.ndarray) -> pl.DataFrame:
+                tau: np.ndarray, streams: list[str] | None = None) -> pl.DataFrame:
     """The finished ``block`` as ``queries.parquet`` rows (:data:`QUERY_SCHEMA`).
 
     Completed queries: queue_wait = start - arrival (allocator wait + GPU queue),
     generation_time = end - start (prefill + decode), latency = end - arrival.
     Abandoned and expired ones never start: queue_wait = latency, generation_time = 0.
+    Blocks with trace prompt lengths add a ``prompt_tokens`` column, several-stream runs
+    a ``stream`` column (the names in ``streams``).
     """
     idx = block.pool_index
     started = ~np.isnan(block.start)
     start = np.where(started, block.start, block.end)
-    return pl.DataFrame({
+    frame = pl.DataFrame({
         "query": np.arange(block.q0, block.q0 + block.n, dtype=np.int64),
         "pool_index": idx,
         "id": ids.gather(idx),
@@ -117,6 +123,13 @@ def block_frame(block: Block, ids: pl.Series, benchmarks: pl.Series,
         "latency": block.end - block.time,
         "end_time": block.end,
     }, schema=QUERY_SCHEMA)
+    extra: list[pl.Series] = []
+    if block.prompt is not None:
+        extra.append(pl.Series("prompt_tokens", block.prompt.astype(np.int64), dtype=I64))
+    if block.stream is not None and streams is not None:
+        extra.append(pl.Series("stream", np.asarray(streams, dtype=object)[block.stream],
+                               dtype=STR))
+    return frame.with_columns(extra) if extra else frame
 
 
 class Sink(Protocol):

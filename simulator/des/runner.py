@@ -29,8 +29,9 @@ from simulator.des.ledger import Ledger, PoolView
 from simulator.des.pacing import Pacer
 from simulator.des.records import MemorySink, Occupancy, ParquetSink, Sink, Spool
 from simulator.des.source import QuerySource
+from simulator.des.streams import MultiSource
 from simulator.errors import UserError
-from simulator.metrics import summarize
+from simulator.metrics import by_group, summarize
 from simulator.policies import AllocationInput, get_policy
 from simulator.pools.pool import Pool
 from simulator.pools.source import resolve_pool
@@ -116,12 +117,18 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     a = scenario.allocator
     env = Engine(trace)
     view = PoolView.of(pool)
-    source = QuerySource(scenario, pool, view.tier, predictor)
+    source: QuerySource | MultiSource
+    if scenario.streams is None:
+        source = QuerySource(scenario, pool, view.tier, predictor)
+    else:
+        source = MultiSource(scenario, pool, view.tier, predictor, view.prompt_tokens)
+        source.start(env)
     rate = None if isinstance(a.budget_rate, str) else float(a.budget_rate)
     bank = TokenBank(rate, a.window, a.initial_fill)
     pacer = None if rate is None else Pacer(a.tick_budget, rate, a.window, a.period,
                                             bank.capacity)
-    ledger = Ledger(source.blocks, view, bank, sink)
+    ledger = Ledger(source.blocks, view, bank, sink,
+                    None if scenario.streams is None else [s.name for s in scenario.streams])
     ticks, gpu_rows = Spool("ticks", sink), Spool("gpu", sink)
     occupancy = Occupancy(scenario.output.gpu_window, gpu_rows)
     gpu = FluidGpu(env, scenario.gpu, occupancy, ledger.started, ledger.left, ledger.expired)
@@ -140,8 +147,11 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     ledger.flush(final=True)
     if bar is not None:
         bar.close()
-    return end, {"ticks": allocator.n_ticks, "mean_in_system": occupancy.total_area / end
-                 if end > 0 else 0.0}
+    info: dict[str, Any] = {"ticks": allocator.n_ticks, "mean_in_system":
+                            occupancy.total_area / end if end > 0 else 0.0}
+    if source.notes:
+        info["notes"] = list(source.notes)
+    return end, info
 
 
 def _bar(scenario: Scenario) -> Any:
@@ -153,7 +163,7 @@ def _bar(scenario: Scenario) -> Any:
                 mininterval=0.5, desc=scenario.name)
 
 
-def _progress(scenario: Scenario, source: QuerySource, t: float) -> float:
+def _progress(scenario: Scenario, source: QuerySource | MultiSource, t: float) -> float:
     if scenario.duration is not None:
         return min(t, scenario.duration)
     return float(source.n_arrivals)
@@ -162,6 +172,9 @@ def _progress(scenario: Scenario, source: QuerySource, t: float) -> float:
 def _summary(scenario: Scenario, queries: pl.DataFrame | pl.LazyFrame, sim_seconds: float,
              info: dict[str, Any], wall: float) -> dict[str, Any]:
     out = summarize(queries, sim_seconds, scenario.output.slo)
+    if scenario.streams is not None:
+        out["by_stream"] = by_group(queries, "stream", [s.name for s in scenario.streams],
+                                    sim_seconds, scenario.output.slo)
     out.update(info)
     out["wall_seconds"] = wall
     out["queries_per_wall_second"] = out["arrivals"] / wall if wall > 0 else None

@@ -12,21 +12,49 @@ The allocator tick takes the arrivals with time <= now via :meth:`QuerySource.ta
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from predictors.base import Predictor
 from simulator.des.records import Block
 from simulator.des.replay import pick_rollouts
+from simulator.errors import UserError
 from simulator.pools.pool import Pool
 from simulator.scenario.models import Scenario
 from simulator.seeds import rng_for
-from simulator.traffic.arrivals import make_arrivals
+from simulator.traffic.arrivals import TraceSpec, make_arrivals
 from simulator.traffic.streams import sample_stream
 
-__all__ = ["BLOCK", "QuerySource"]
+__all__ = ["BLOCK", "ArrivalSource", "QuerySource"]
 
 BLOCK = 1 << 16
 """Arrivals per block (and query rows per Parquet chunk). Part of the random stream."""
+
+class ArrivalSource(Protocol):
+    """What the allocator tick reads: :class:`QuerySource` (one stream) or
+    :class:`simulator.des.streams.MultiSource` (several)."""
+
+    blocks: dict[int, Block]
+    n_arrivals: int
+    notes: list[str]
+
+    def peek(self) -> float:
+        """Arrival time (s) of the next untaken query; ``inf`` when none is left."""
+        ...
+
+    def take(self, t: float) -> list[tuple[Block, int, int]]:
+        """Every untaken arrival with time <= ``t``, as ``(block, lo, hi)`` slices."""
+        ...
+
+
+def _empty_window(spec: object, duration: float | None) -> None:
+    """Refuse a trace whose window holds no arrival before ``duration`` (s)."""
+    if isinstance(spec, TraceSpec):
+        raise UserError(f"arrivals.path: {spec.resolved_path()}: no rows in the window "
+                        f"(start = {spec.start:g} s, duration = {duration} s of replay "
+                        "time); widen the window or lower arrivals.start")
+
 
 class QuerySource:
     """Arrival blocks for one scenario, cut at its horizon.
@@ -41,7 +69,10 @@ class QuerySource:
     def __init__(self, scenario: Scenario, pool: Pool, tier: np.ndarray,
                  predictor: Predictor) -> None:
         seed = scenario.seed
+        assert scenario.arrivals is not None
+        self._spec = scenario.arrivals
         self._gen = make_arrivals(scenario.arrivals, rng_for(seed, "arrivals"))
+        self.notes: list[str] = list(getattr(self._gen, "notes", []))
         self._rng_stream = rng_for(seed, "stream")
         self._rng_roll = rng_for(seed, "rollouts")
         self._rng_pred = rng_for(seed, "predictor")
@@ -69,6 +100,8 @@ class QuerySource:
         if self._left is not None:
             self._left -= times.size
         if times.size == 0:
+            if self.n_arrivals == 0:
+                _empty_window(self._spec, self._duration)
             return None
         seg = np.searchsorted(self._mix_times, times, side="right") - 1
         index = np.empty(times.size, dtype=np.int64)
@@ -79,11 +112,13 @@ class QuerySource:
         rollout = pick_rollouts(self._pool, index, self._rng_roll.random(times.size))
         pred = self._predictor.predict(self._pool, index, self._rng_pred)
         nan = np.full(times.size, np.nan)
+        prompts = getattr(self._gen, "last_prompts", None)
         block = Block(self.n_arrivals, times, index, self._tier[index], rollout,
                       np.asarray(pred.thresholds, dtype=np.float64),
                       nan if pred.log_spread is None else np.asarray(pred.log_spread, float),
                       nan if pred.solvability is None else np.asarray(pred.solvability, float),
-                      np.nan if pred.threshold_sd is None else float(pred.threshold_sd))
+                      np.nan if pred.threshold_sd is None else float(pred.threshold_sd),
+                      prompt=None if prompts is None else prompts[:times.size])
         self.n_arrivals += times.size
         self.blocks[block.q0 // BLOCK] = block
         return block

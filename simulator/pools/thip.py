@@ -3,7 +3,8 @@
 Each line holds one problem: ``id`` or ``idx``, ``problem``, optional ``level``
 ("Level 3"), ``prompt_length`` (tokens), and aligned lists ``response_length`` (tokens,
 EOS included), ``correct`` (bool) and optional ``finish_reason`` (stop|length). The
-sibling ``config.json`` gives the dataset (``data_id``) and ``max_model_len``.
+sibling ``config.json`` gives the dataset (``data_id``) and ``max_model_len``. A
+``benchmark`` field on the line, when present, names the benchmark instead.
 
 The collection cap counts prompt and response together (vLLM ``max_model_len``), so a
 query's response cap is ``max_model_len - prompt_length``: a rollout that finished with
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from simulator.checks import bad_counts
+from simulator.pools.fields import ReadOptions, dig, read_jsonl
 from simulator.pools.pool import PoolError
 
 __all__ = ["BENCHMARK_ALIASES", "benchmark_name", "is_thip_line", "read_thip"]
@@ -79,61 +81,72 @@ def _level(value: object) -> int | None:
     return int(m.group()) if m else None
 
 
-def read_thip(path: Path, benchmark: str | None = None,
-              max_tokens: int | None = None) -> list[dict[str, Any]]:
+_DEFAULTS = {"id": "id", "benchmark": "benchmark", "text": "problem", "level": "level",
+             "prompt_tokens": "prompt_length", "length": "response_length",
+             "correct": "correct", "finish_reason": "finish_reason"}
+
+
+def read_thip(path: Path, opts: ReadOptions) -> list[dict[str, Any]]:
     """One rollout record per response of a THIP ``generation.jsonl``.
+
+    The benchmark is the line's ``benchmark`` field, else ``--benchmark``, else the
+    dataset named by the sibling config.json (``data_id``), else null (the importer
+    names it ``unknown``). Ids are kept as written (``id``, else ``idx``); the importer
+    prefixes them only where they collide across benchmarks.
 
     Args:
         path: the file.
-        benchmark: overrides the benchmark from config.json / the folder name.
-        max_tokens: response cap in tokens; default ``max_model_len - prompt_length``.
+        opts: ``--map`` (field names of the line), ``--benchmark``, ``--max-tokens``.
 
     Returns:
-        Dicts with keys id, benchmark, text, level, prompt_tokens, max_tokens, length,
-        correct, row (1-based line), source; ids are prefixed ``benchmark/``.
+        Dicts with the :data:`~simulator.pools.generic.ROLLOUT_SCHEMA` keys.
 
     Raises:
         PoolError: bad JSON, missing fields or mismatched lists, naming file and line.
     """
+    keys = {**_DEFAULTS, **opts.mapping}
     cfg = _config(path)
-    bench = benchmark or benchmark_name(str(cfg.get("data_id") or path.parent.name))
+    data_id = cfg.get("data_id")
+    fallback = benchmark_name(opts.benchmark) if opts.benchmark else \
+        (benchmark_name(str(data_id)) if data_id else None)
     model_len = cfg.get("max_model_len")
     out: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                rec = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise PoolError(f"{path}: line {line_no}: invalid JSON ({exc.msg}); "
-                                "each line must be one JSON object") from None
-            if not is_thip_line(rec):
-                raise PoolError(f"{path}: line {line_no}, field 'response_length': missing "
-                                "or not a list; every line needs per-response lists")
-            qid = rec.get("id", rec.get("idx"))
-            if qid is None:
-                raise PoolError(f"{path}: line {line_no}, field 'id': missing (also no "
-                                "'idx'); every problem needs an id")
-            lengths, grades = rec["response_length"], rec.get("correct")
-            if not isinstance(grades, list) or len(grades) != len(lengths):
-                got = len(grades) if isinstance(grades, list) else "no"
-                raise PoolError(f"{path}: line {line_no}, field 'correct': {got} grades for "
-                                f"{len(lengths)} response lengths; the lists must align")
-            prompt = rec.get("prompt_length")
-            prompt = None if prompt is None else _int(path, line_no, "prompt_length", prompt, 0)
-            cap = max_tokens or (int(model_len) - (prompt or 0) if model_len else None)
-            for length, ok in zip(lengths, grades, strict=True):
-                if not isinstance(ok, bool | int) or ok not in (0, 1):
-                    raise PoolError(f"{path}: line {line_no}, field 'correct': {ok!r} is "
-                                    "not a boolean grade")
-                out.append({
-                    "id": f"{bench}/{qid}", "benchmark": bench,
-                    "text": rec.get("problem"), "level": _level(rec.get("level")),
-                    "prompt_tokens": prompt, "max_tokens": cap,
-                    "length": _int(path, line_no, "response_length", length, 1),
-                    "correct": bool(ok), "row": line_no, "source": str(path),
-                })
+    for line_no, rec in read_jsonl(path):
+        lengths, grades = dig(rec, keys["length"]), dig(rec, keys["correct"])
+        if not isinstance(lengths, list):
+            raise PoolError(f"{path}: line {line_no}, field '{keys['length']}': missing "
+                            "or not a list; every line needs per-response lists")
+        qid = dig(rec, keys["id"]) if "id" in opts.mapping else rec.get("id", rec.get("idx"))
+        if qid is None:
+            raise PoolError(f"{path}: line {line_no}, field '{keys['id']}': missing (also no "
+                            "'idx'); every problem needs an id")
+        if not isinstance(grades, list) or len(grades) != len(lengths):
+            got = len(grades) if isinstance(grades, list) else "no"
+            raise PoolError(f"{path}: line {line_no}, field '{keys['correct']}': {got} grades "
+                            f"for {len(lengths)} response lengths; the lists must align")
+        finish = dig(rec, keys["finish_reason"])
+        finish = finish if isinstance(finish, list) and len(finish) == len(lengths) else \
+            [None] * len(lengths)
+        prompt = dig(rec, keys["prompt_tokens"])
+        prompt = None if prompt is None else _int(path, line_no, keys["prompt_tokens"],
+                                                  prompt, 0)
+        cap = int(model_len) - (prompt or 0) if model_len else None
+        bench = dig(rec, keys["benchmark"])
+        bench = fallback if bench is None else str(bench)
+        text = dig(rec, keys["text"])
+        for length, ok, why in zip(lengths, grades, finish, strict=True):
+            if not isinstance(ok, bool | int) or ok not in (0, 1):
+                raise PoolError(f"{path}: line {line_no}, field '{keys['correct']}': {ok!r} "
+                                "is not a boolean grade")
+            out.append({
+                "id": str(qid), "benchmark": bench,
+                "text": None if text is None else str(text),
+                "level": _level(dig(rec, keys["level"])),
+                "prompt_tokens": prompt, "max_tokens": cap,
+                "length": _int(path, line_no, keys["length"], length, 1),
+                "correct": bool(ok), "cut": why == "length", "row": line_no,
+                "source": str(path),
+            })
     if not out:
         raise PoolError(f"{path}: no problems in the file; it needs one JSON line per problem")
     return out

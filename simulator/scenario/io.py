@@ -205,17 +205,22 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
 
 
 def _rebase(raw: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Relative pool, trace and output.dir paths are taken from the scenario file's folder."""
+    """Relative pool, trace (each stream's trace and its fallback too) and output.dir paths
+    are taken from the scenario file's folder."""
     pool = raw.get("pool")
     if isinstance(pool, str):
         raw["pool"] = pool = {"source": pool}
     if isinstance(pool, dict) and isinstance(pool.get("source"), str) \
             and not is_embedded(pool["source"]) and not Path(pool["source"]).is_absolute():
         pool["source"] = str(base / pool["source"])
-    arr = raw.get("arrivals")
-    if isinstance(arr, dict) and isinstance(arr.get("path"), str) \
-            and not Path(arr["path"]).is_absolute():
-        arr["path"] = str(base / arr["path"])
+    streams = raw.get("streams")
+    for arr in [raw.get("arrivals")] + ([s.get("arrivals") for s in streams
+                                         if isinstance(s, dict)]
+                                        if isinstance(streams, list) else []):
+        for key in ("path", "fallback"):
+            if isinstance(arr, dict) and isinstance(arr.get(key), str) \
+                    and not Path(arr[key]).is_absolute():
+                arr[key] = str(base / arr[key])
     out = raw.get("output")
     if isinstance(out, dict) and isinstance(out.get("dir"), str) \
             and not Path(out["dir"]).is_absolute():
@@ -287,12 +292,20 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
 
 def dump_scenario(scenario: Scenario) -> str:
     """The fully resolved scenario (every default filled in) as YAML text."""
-    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+    data = scenario.model_dump(mode="json")
+    if scenario.streams is None:
+        del data["streams"]
+    else:  # several streams: 'stream' and 'arrivals' do not apply
+        del data["stream"], data["arrivals"]
+    return yaml.safe_dump(data, sort_keys=False)
 
 
 def scenario_schema() -> dict[str, Any]:
     """JSON Schema of a scenario file, for editors."""
     schema = Scenario.model_json_schema()
     schema["title"] = "clearsim scenario"
+    # one stream ('arrivals', with 'stream') or several ('streams'), never both
+    schema["oneOf"] = [{"required": ["arrivals"], "not": {"required": ["streams"]}},
+                       {"required": ["streams"], "not": {"required": ["arrivals"]}}]
     return schema
 

@@ -26,7 +26,7 @@ from simulator.scenario.size import LimitSpec, check_run_size
 from simulator.traffic.arrivals import ArrivalSpec
 from simulator.traffic.streams import MIXES
 
-__all__ = ["AllocatorSpec", "GpuSpec", "MixChange", "OutputSpec", "PoolSpec",
+__all__ = ["AllocatorSpec", "GpuSpec", "MixChange", "NamedStream", "OutputSpec", "PoolSpec",
            "PredictorSpec", "Scenario", "StreamSpec"]
 
 Mix = str | list[float]
@@ -44,6 +44,13 @@ def _check_mix(v: Mix) -> Mix:
     elif len(v) != 4 or any(w < 0 for w in v) or sum(v) <= 0:
         raise ValueError("tier weights must be four numbers >= 0 with a positive sum "
                          "[easy, medium, hard, very-hard]")
+    return v
+
+
+def _check_ascending(v: list[MixChange]) -> list[MixChange]:
+    times = [c.time for c in v]
+    if times != sorted(times):
+        raise ValueError("mix changes must be listed by ascending time")
     return v
 
 
@@ -74,13 +81,28 @@ class StreamSpec(_Section):
 
     _mix = field_validator("mix")(_check_mix)
 
-    @field_validator("schedule")
-    @classmethod
-    def _ascending(cls, v: list[MixChange]) -> list[MixChange]:
-        times = [c.time for c in v]
-        if times != sorted(times):
-            raise ValueError("mix changes must be listed by ascending time")
-        return v
+    _ascending = field_validator("schedule")(_check_ascending)
+
+
+class NamedStream(_Section):
+    """One of several arrival streams: a name, a difficulty mix and an arrival process.
+
+    Its random numbers are keyed by ``name``, so adding, removing or reordering other
+    streams leaves its arrivals, queries, rollout draws and predictor noise unchanged.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                      description="stream name (letters, digits, _ . -), unique; keys its "
+                      "random numbers and its row in summary.json by_stream")
+    mix: Mix = Field(default="balanced", description="mix name or four tier weights easy..very-hard")
+    schedule: list[MixChange] = Field(default_factory=list, max_length=10_000,
+                                      description="later mix changes, by ascending time")
+    arrivals: ArrivalSpec
+
+    _mix = field_validator("mix")(_check_mix)
+    _ascending = field_validator("schedule")(_check_ascending)
 
 
 class GpuSpec(_Section):
@@ -188,7 +210,11 @@ class Scenario(_Section):
     name: str = Field(default="scenario", description="label used in reports")
     pool: PoolSpec = Field(default_factory=lambda: PoolSpec())
     stream: StreamSpec = Field(default_factory=lambda: StreamSpec())
-    arrivals: ArrivalSpec
+    arrivals: ArrivalSpec | None = Field(default=None, description="the arrival process of "
+                                         "the single stream (or give 'streams')")
+    streams: list[NamedStream] | None = Field(
+        default=None, min_length=1, max_length=64, description="several named streams, "
+        "each with its own mix and arrivals, instead of 'stream' and 'arrivals'")
     gpu: GpuSpec = Field(default_factory=lambda: GpuSpec())
     allocator: AllocatorSpec
     predictor: PredictorSpec = Field(default_factory=lambda: PredictorSpec())
@@ -213,6 +239,17 @@ class Scenario(_Section):
     def _one_horizon(self) -> Scenario:
         if (self.duration is None) == (self.n_queries is None):
             raise ValueError("set exactly one of 'duration' (s) and 'n_queries'")
+        if self.streams is None:
+            if self.arrivals is None:
+                raise ValueError("set 'arrivals' (one stream) or 'streams' (several)")
+            return self
+        if self.arrivals is not None or "stream" in self.model_fields_set:
+            raise ValueError("'streams' replaces 'stream' and 'arrivals'; give each "
+                             "stream its own mix and arrivals")
+        names = [s.name for s in self.streams]
+        dup = next((n for n in names if names.count(n) > 1), None)
+        if dup is not None:
+            raise ValueError(f"stream names must be unique; {dup!r} appears twice")
         return self
 
     @model_validator(mode="after")

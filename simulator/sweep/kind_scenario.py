@@ -20,6 +20,7 @@ from simulator.scenario.models import Scenario
 from simulator.sweep.grid import set_dotted
 from simulator.sweep.kinds import model_file, rebase_paths, register_kind
 from simulator.sweep.spec import SEED_AXIS, SweepSpec
+from simulator.traffic.arrivals import TraceSpec
 
 __all__ = ["DROPPED", "ScenarioKind"]
 
@@ -73,9 +74,12 @@ class ScenarioKind:
             raise UserError(f"pool.source: {exc}") from None
 
     def input_files(self, config: Scenario) -> list[str]:
-        """The pool file (unless the embedded default), an arrival trace, a model file."""
+        """The pool file (unless embedded), arrival traces, a model file."""
+        arrivals = [config.arrivals] if config.streams is None else \
+            [s.arrivals for s in config.streams]
+        traces = [a.resolved_path() for a in arrivals if isinstance(a, TraceSpec)]
         files = [None if is_embedded(config.pool.source) else config.pool.source,
-                 getattr(config.arrivals, "path", None), model_file(config.predictor.params)]
+                 *traces, model_file(config.predictor.params)]
         return [f for f in files if isinstance(f, str)]
 
     def run(self, config: Scenario, pool: Pool) -> dict[str, Any]:

@@ -13,8 +13,9 @@ Kinds:
         ``cv`` (cv = 1 is Poisson, cv > 1 is bursty).
     piecewise: Poisson with a piecewise-constant rate ``schedule`` of (time, rate);
         the last rate holds forever. Drawn by inverting the integrated rate.
-    trace: replay timestamps from a file (one number per line, or a Parquet/CSV
-        column ``time``); read when the run starts, never by the config.
+    trace: replay a trace file (:mod:`simulator.traffic.traces`: formats timestamps,
+        azure, mooncake; a window by start, limit and time_scale; prompt lengths when
+        the file has them); read when the run starts, never by the config.
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ from pathlib import Path
 from typing import Annotated, Literal, Protocol
 
 import numpy as np
-import polars as pl
 from pydantic import ConfigDict, Field, field_validator
 
 from simulator.checks import StrictModel
-from simulator.errors import UserError
+from simulator.traffic.traces import Trace, load_trace
 
 __all__ = ["ARRIVALS", "ArrivalGen", "ArrivalSpec", "GammaSpec", "PiecewiseSpec",
            "PoissonSpec", "RatePoint", "TraceSpec", "make_arrivals"]
@@ -78,11 +78,31 @@ class PiecewiseSpec(_Spec):
 
 
 class TraceSpec(_Spec):
-    """Replay arrival timestamps (seconds) from a file."""
+    """Replay arrivals (and prompt lengths, when the file has them) from a trace file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     kind: Literal["trace"] = "trace"
-    path: str = Field(description="text file (one timestamp per line) or Parquet/CSV "
-                      "with a 'time' column; relative to the scenario file")
+    path: str = Field(description="the trace file, relative to the scenario file")
+    format: Literal["timestamps", "azure", "mooncake"] = Field(
+        default="timestamps", description="timestamps: one time (s) per line, or CSV/"
+        "Parquet with 'time' (and optional 'prompt_tokens'); azure: AzurePublicDataset "
+        "LLM CSV (TIMESTAMP, ContextTokens); mooncake: JSONL (timestamp ms, input_length)")
+    time_scale: float = Field(default=1.0, gt=0, le=1e6, description="replayed time = "
+                              "(trace time - start) * time_scale; 0.5 replays twice as fast")
+    start: float = Field(default=0.0, ge=0, le=1e9, description="window start in trace "
+                         "time (s from the trace's origin)")
+    limit: int | None = Field(default=None, gt=0, le=10**9, description="at most this many "
+                              "rows from start (null = all)")
+    fallback: str | None = Field(default=None, description="a trace of the same format "
+                                 "used when 'path' does not exist (relative to the "
+                                 "scenario file)")
+
+    def resolved_path(self) -> str:
+        """``path`` when it exists, else ``fallback`` (when given), else ``path``."""
+        if self.fallback is not None and not Path(self.path).exists():
+            return self.fallback
+        return self.path
 
 
 ArrivalSpec = Annotated[PoissonSpec | GammaSpec | PiecewiseSpec | TraceSpec,
@@ -132,62 +152,34 @@ class _Piecewise:
 
 
 class _Trace:
-    def __init__(self, times: np.ndarray) -> None:
-        self._times, self._i = times, 0
+    """Replays a :class:`~simulator.traffic.traces.Trace`; ``last_prompts`` holds the
+    prompt lengths of the block just handed out (None when the trace has none)."""
+
+    def __init__(self, trace: Trace) -> None:
+        self._times, self._prompts, self._i = trace.times, trace.prompts, 0
+        self.notes = trace.notes
+        self.has_prompts = trace.prompts is not None
+        self.last_prompts: np.ndarray | None = None
 
     def next_block(self, n: int) -> np.ndarray:
         out = np.full(n, np.inf)
         chunk = self._times[self._i:self._i + n]
         out[:chunk.size] = chunk
+        if self._prompts is not None:
+            self.last_prompts = np.full(n, np.nan)
+            self.last_prompts[:chunk.size] = self._prompts[self._i:self._i + n]
         self._i += chunk.size
         return out
 
 
 def read_trace(path: str) -> np.ndarray:
-    """Timestamps (s) from ``path``, sorted ascending.
+    """Timestamps (s) from a ``timestamps`` trace at ``path``, sorted ascending.
 
     Raises:
         UserError: naming ``arrivals.path`` (and the line or row of a bad value), when
             the file is missing, unreadable or holds anything but numbers >= 0.
     """
-    p = Path(path)
-    where = f"arrivals.path: {p}"
-    if not p.is_file():
-        raise UserError(f"{where}: trace file not found")
-    try:
-        if p.suffix in (".parquet", ".csv"):
-            frame = pl.read_parquet(p) if p.suffix == ".parquet" else pl.read_csv(p)
-            if "time" not in frame.columns:
-                raise UserError(f"{where}: needs a 'time' column, has {frame.columns}")
-            col = frame["time"]
-            times = col.cast(pl.Float64, strict=False).to_numpy()
-            label, rows = "column 'time', row", np.arange(1, times.size + 1)
-            shown = col.to_list()
-        else:
-            numbered = [(i, s.strip()) for i, s in enumerate(p.read_text().splitlines(), 1)]
-            kept = [(i, s) for i, s in numbered if s and not s.startswith("#")]
-            times = np.array([_number(s) for _, s in kept], dtype=np.float64)
-            label, rows = "line", np.array([i for i, _ in kept], dtype=np.int64)
-            shown = [s for _, s in kept]
-    except (OSError, UnicodeDecodeError, pl.exceptions.PolarsError) as exc:
-        raise UserError(f"{where}: not a readable list of timestamps "
-                        f"({type(exc).__name__})") from None
-    bad = ~(np.isfinite(times) & (times >= 0))
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise UserError(f"{where}: {label} {rows[k]}: {shown[k]!r} is not a timestamp "
-                        ">= 0 (seconds)")
-    if times.size == 0:
-        raise UserError(f"{where}: no timestamps; it needs at least one (seconds)")
-    return np.sort(times)
-
-
-def _number(text: str) -> float:
-    """``text`` as a float, NaN when it is not a number (reported with its line)."""
-    try:
-        return float(text)
-    except ValueError:
-        return float("nan")
+    return load_trace(path).times
 
 
 ArrivalFactory = Callable[[object, np.random.Generator], ArrivalGen]
@@ -213,7 +205,13 @@ def _piecewise(spec: object, rng: np.random.Generator) -> ArrivalGen:
 
 def _trace(spec: object, rng: np.random.Generator) -> ArrivalGen:
     assert isinstance(spec, TraceSpec)
-    return _Trace(read_trace(spec.path))
+    path = spec.resolved_path()
+    gen = _Trace(load_trace(path, spec.format, start=spec.start,
+                            time_scale=spec.time_scale, limit=spec.limit))
+    if path != spec.path:
+        gen.notes.insert(0, f"arrivals.path {spec.path} not found; replayed the "
+                         f"fallback {path}")
+    return gen
 
 
 ARRIVALS: dict[str, ArrivalFactory] = {
