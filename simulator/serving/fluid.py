@@ -51,7 +51,7 @@ from simulator.serving.steptime import steps_in, time_for
 
 __all__ = ["Entry", "FluidGpu", "Seq"]
 
-QUEUED, PREFILL, CHUNK, DECODE, GONE = range(5)
+QUEUED, PREFILL, CHUNK, JOIN, DECODE, GONE = range(6)
 
 Entry = tuple[int, int, float, float, int, int, float]
 """(query, tokens g >= 1, timer prefill s, arrival s, prompt tokens, cap tokens,
@@ -103,6 +103,7 @@ class FluidGpu:
         self.on_start, self.on_leave, self.on_expire = (outcomes.started, outcomes.left,
                                                         outcomes.expired)
         self._plain = spec.s2 == 0 and not self.mem.limited and self.budget is None
+        # serving-v2 mode: the batch changes only at step boundaries (integer V)
         self._extended = spec.extended
         self.t = 0.0          # time V was last advanced to (s)
         self.v = 0.0          # virtual tokens per decoding sequence (steps)
@@ -110,10 +111,14 @@ class FluidGpu:
         self.held = 0.0       # KV tokens held (reserve-cap: reservations)
         self.n_dec = 0
         self.n_pre = 0
+        self.n_join = 0       # prefilled, joining decoding at the next step boundary
         self.n_queued = 0     # live requests in the FIFO queue
         self.preemptions = 0
         self._chunk: Seq | None = None   # the sequence being prefilled in the step budget
         self._chunk_left = 0.0           # its prompt tokens still to prefill
+        self._chunk_at = math.inf        # V from which a new prompt may enter the budget
+        self._spill = False              # a prompt finished now: the next takes its room
+        self._joins: deque[tuple[float, int, Seq]] = deque()  # (V of the boundary, epoch, seq)
         self._dec: list[tuple[float, int, int, Seq]] = []    # (V at finish, q, epoch, seq)
         self._pre: list[tuple[float, int, int, Seq]] = []    # (time prefill ends, ...)
         self._give: list[tuple[float, int, Seq]] = []        # (give-up time, q, seq)
@@ -130,7 +135,15 @@ class FluidGpu:
     @property
     def active(self) -> int:
         """Sequences holding a slot (prefilling or decoding)."""
-        return self.n_dec + self.n_pre + (self._chunk is not None)
+        return self.n_dec + self.n_pre + self.n_join + (self._chunk is not None)
+
+    def _stepping(self) -> bool:
+        """A step is in progress (a prompt finished mid-step waits for its end)."""
+        return self.n_dec > 0 or self._chunk is not None or bool(self._joins)
+
+    def _boundary(self) -> float:
+        """V of the next step boundary (V itself when it is on one)."""
+        return float(math.ceil(self.v - 1e-9 * max(1.0, self.v)))
 
     @property
     def kv_used(self) -> float:
@@ -160,7 +173,7 @@ class FluidGpu:
                 tokens = n * dv
         else:
             r = self._rate()
-            if n or r:
+            if n or r or self._joins:
                 dv = steps_in(dt, self.step_time(), self.s2 * n)
                 self.v += dv
                 tokens = n * dv
@@ -210,7 +223,7 @@ class FluidGpu:
     def _fill(self, t: float) -> None:
         queue, resume = self.queue, self._resume
         mem = self.mem
-        while self.n_dec + self.n_pre + (self._chunk is not None) < self.slots:
+        while self.active < self.slots:
             if resume:
                 s, src = resume[0], resume
             elif queue:
@@ -229,10 +242,18 @@ class FluidGpu:
                     self.clock.log(f"expire q{s.q}")
                 continue
             context = s.prompt + s.done
-            if mem.limited and not mem.fits(self.held, context, s.cap):
-                return  # FIFO: the head waits for memory
-            if self.budget is not None and self._chunk is not None:
-                return  # one prompt at a time in the step budget (fluid)
+            if mem.limited:  # KV as allocated for the step in progress
+                held = self.held
+                if self._odm and self.n_dec:
+                    held += self.n_dec * (self._boundary() - self.v)
+                if not mem.fits(held, context, s.cap):
+                    return  # FIFO: the head waits for memory
+            if self.budget is not None:
+                if self._chunk is not None:
+                    return  # one prompt at a time in the step budget (fluid)
+                if self.n_dec and not self._spill and self._boundary() > self.v + 1e-9:
+                    self._chunk_at = self._boundary()  # the step's budget is planned
+                    return
             src.popleft()
             if src is queue:
                 self.n_queued -= 1
@@ -254,8 +275,11 @@ class FluidGpu:
             self._mem[s.q] = s
         s.epoch += 1
         if self.budget is not None:
+            if not self._stepping() and not self._spill:
+                self.v = self._boundary()  # an idle GPU starts a step now
             s.state = CHUNK
             self._chunk, self._chunk_left = s, context
+            self._chunk_at = math.inf
             return
         prefill = s.prefill if s.done == 0 else self.p0 + self.p1 * context
         if prefill > 0:
@@ -263,7 +287,23 @@ class FluidGpu:
             self.n_pre += 1
             heappush(self._pre, (t + prefill, s.q, s.epoch, s))
         else:
-            self._decode(s, t)
+            self._ready(s, t)
+
+    def _ready(self, s: Seq, t: float) -> None:
+        """``s`` is prefilled: it decodes from the next step boundary (at once in the
+        original model, or when no step is in progress)."""
+        if not self._plain:
+            if not self._stepping() and s.state != CHUNK:
+                self.v = self._boundary()
+            elif self._boundary() > self.v + 1e-9 * max(1.0, self.v):
+                # (a finished prompt waits for the end of its step even on an idle
+                # GPU: the step costs s0 whether or not the next prompt fills it)
+                s.state = JOIN
+                s.epoch += 1
+                self.n_join += 1
+                self._joins.append((self._boundary(), s.epoch, s))
+                return
+        self._decode(s, t)
 
     def _decode(self, s: Seq, t: float) -> None:
         s.state = DECODE
@@ -300,12 +340,14 @@ class FluidGpu:
             gen += self.v - s.v0
         elif s.state == PREFILL:
             self.n_pre -= 1
+        elif s.state == JOIN:
+            self.n_join -= 1
         elif s.state == CHUNK:
             self._chunk = None
         if not self._plain:
             self._mem.pop(s.q, None)
-            self.held -= s.held
             self.ctx -= s.prompt + gen
+            self.held -= s.prompt + gen if self._odm else s.held  # on-demand: its context
             if not self._mem:  # nothing in memory: drop accumulated rounding
                 self.held = self.ctx = 0.0
         s.epoch += 1
@@ -314,7 +356,7 @@ class FluidGpu:
     def _preempt(self) -> None:
         """Memory is full: the newest sequence in memory frees its KV and will resume."""
         s = self._mem[next(reversed(self._mem))]
-        s.done = min(self._unload(s), float(s.g))
+        s.done = min(float(round(self._unload(s))), float(s.g))  # at a step boundary
         s.state = QUEUED
         self._resume.appendleft(s)
         self.preemptions += 1
@@ -356,8 +398,15 @@ class FluidGpu:
             r = self._rate()
             if r > 0:
                 dx = min(dx, max(self._chunk_left, 0.0) / r)
-            if self._odm and self.n_dec:
-                dx = min(dx, max(self.mem.capacity - self.held, 0.0) / self.n_dec)
+            if self._odm and self.n_dec:  # the boundary before the next step overflows
+                vb = self._boundary()
+                held = self.held + self.n_dec * (vb - self.v)
+                k = math.floor((self.mem.capacity + 0.5 - held) / self.n_dec)
+                dx = min(dx, vb - self.v + max(k, 0))
+            if self._joins:
+                dx = min(dx, max(self._joins[0][0] - self.v, 0.0))
+            if self._chunk_at < math.inf and self.n_dec:
+                dx = min(dx, max(self._chunk_at - self.v, 0.0))
             if dx < math.inf:
                 nxt = self.t + time_for(dx, self.step_time(), self.s2 * self.n_dec)
         pre = self._pre
@@ -413,27 +462,39 @@ class FluidGpu:
             if s.epoch != epoch:
                 continue
             self.n_pre -= 1
-            self._decode(s, t)
+            self._ready(s, t)
             if self._trace:
                 self.clock.log(f"decode q{q}")
         chunk = self._chunk
         if chunk is not None and self._chunk_left <= 1e-9 * max(1.0, chunk.prompt):
             self._chunk = None
-            self._decode(chunk, t)
+            self._spill = True
+            self._ready(chunk, t)
             if self._trace:
                 self.clock.log(f"decode q{chunk.q}")
-        if self._odm:
-            tol = 1e-9 * self.mem.capacity
-            while self._mem and self.held >= self.mem.capacity - tol:
-                self._preempt()
+        self._join_due(t)
         give = self._give
         while give and give[0][0] <= t:
             _, _, s = heappop(give)
             if s.state != GONE:
                 self._give_up(s, t)
         self._fill(t)
+        self._spill = False
+        if self._odm and self.n_dec and self._boundary() <= self.v + 1e-9 * max(1.0, self.v):
+            # the next step's tokens must fit: the newest sequences give way
+            while self._mem and self.held + self.n_dec > self.mem.capacity + 0.5:
+                self._preempt()
         self._expire_due(t)
         self._schedule()
+
+    def _join_due(self, t: float) -> None:
+        joins = self._joins
+        eps = 1e-9 * max(1.0, self.v)
+        while joins and joins[0][0] <= self.v + eps:
+            _, epoch, s = joins.popleft()
+            if s.epoch == epoch:
+                self.n_join -= 1
+                self._decode(s, t)
 
     def close(self, t: float) -> None:
         """Account occupancy up to the end of the run at ``t`` (s)."""
