@@ -32,8 +32,12 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
                            "simpy"),
     "predictors": ("simulator.scenario", "simulator.experiments", "simulator.des",
                    "simulator.serving", "simulator.sweep", "simulator.cli", "reports"),
-    "simulator.scenario": ("simulator.experiments", "simulator.des", "simulator.serving",
-                           "simulator.sweep", "simulator.cli", "reports"),
+    "simulator.serving": ("simulator.pools", "simulator.traffic", "simulator.allocation",
+                          "simulator.policies", "simulator.scenario", "simulator.experiments",
+                          "simulator.des", "simulator.sweep", "simulator.cli", "predictors",
+                          "reports", "simpy"),
+    "simulator.scenario": ("simulator.experiments", "simulator.des", "simulator.sweep",
+                           "simulator.cli", "reports"),
     "simulator.experiments": ("simulator.des", "simulator.serving", "simulator.sweep",
                               "simulator.cli", "reports"),
     "simulator.des": ("simulator.sweep", "simulator.cli", "simulator.experiments", "reports"),
@@ -94,8 +98,8 @@ def test_at_most_eight_loose_modules() -> None:
 
 
 def test_packages_of_the_layout_exist() -> None:
-    for pkg in ("pools", "traffic", "allocation", "policies", "scenario", "experiments", "des",
-                "sweep", "cli"):
+    for pkg in ("pools", "traffic", "allocation", "policies", "serving", "scenario",
+                "experiments", "des", "sweep", "cli"):
         assert (ROOT / "simulator" / pkg / "__init__.py").is_file(), pkg
 
 

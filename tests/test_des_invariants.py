@@ -85,7 +85,13 @@ def test_invariants(rule: str, case: tuple[dict[str, Any], Pool]) -> None:
     assert (ok["tokens_generated"].to_numpy() == rollout_len).all()
     idle = q.filter(q["outcome"].is_in(["abandoned", "expired"]))
     assert (idle["tokens_generated"] == 0).all()
-    assert ((q["outcome"] == "abandoned") == (q["cap"] == 0)).all()
+    # cap 0 <=> abandoned, or expired before its tick (issue 11: a query past its
+    # deadline at its tick takes no share of the budget and ends at arrival + deadline)
+    late = q["outcome"] == "expired"
+    if sc.gpu.deadline is not None:
+        late = late & (q["cap"] == 0)
+        assert np.allclose(q.filter(late)["latency"].to_numpy(), sc.gpu.deadline)
+    assert ((q["outcome"] == "abandoned") == ((q["cap"] == 0) & ~late)).all()
     # bank
     assert ticks["pending"].sum() == q.height
     if sc.allocator.budget_rate != "unlimited":

@@ -2,6 +2,6 @@
 
 Layers: :mod:`.engine` (clock, priorities, trace), :mod:`.source` (vectorised arrival
 blocks), :mod:`.bank` (rolling token budget), :mod:`.replay` (rollout replay),
-:mod:`.gpu` (fluid continuous batching), :mod:`.allocator` (the periodic tick),
+the GPU from :mod:`simulator.serving`, :mod:`.allocator` (the periodic tick),
 :mod:`.records` (append-only outcome records) and :mod:`.runner` (wiring).
 """

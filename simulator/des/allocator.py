@@ -14,7 +14,10 @@ at its cap; ``bank`` grants all free tokens, model.md's literal rule; see
   arrival order;
 * abandons the rest, which end at the tick with outcome ``abandoned``.
 
-No query waits for a later tick. Policies also see a sample of the last
+No query waits for a later tick. A query already past its client's patience
+(arrival + patience <= now) or its GPU deadline (arrival + deadline < now) when its
+tick comes takes no share of the budget: it ends at arrival + patience (``timed_out``)
+or arrival + deadline (``expired``). Policies also see a sample of the last
 :data:`REFERENCE` predicted thresholds (``prior_thresholds``, renewed every
 :data:`REFRESH` predictions), which ``clear-calibrated`` fits its empirical-Bayes prior
 to (and refits only when the sample is renewed). ``lambda*`` is warm-started from the previous tick's
@@ -27,6 +30,7 @@ the policy is bypassed and every query gets its L_max, so every rollout replays 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
@@ -35,13 +39,13 @@ from simpy.events import Event
 
 from simulator.des.bank import TokenBank
 from simulator.des.engine import TICK, At, Engine
-from simulator.des.gpu import FluidGpu
 from simulator.des.ledger import Ledger, PoolView
 from simulator.des.pacing import Pacer
-from simulator.des.records import Block, Spool
+from simulator.des.records import EXPIRED, TIMED_OUT, Block, Spool
 from simulator.des.replay import replay, replay_one
 from simulator.des.source import ArrivalSource
 from simulator.policies import AllocationInput, PolicyFn
+from simulator.serving import Entry, Gpu, PatienceDraws
 
 __all__ = ["REFERENCE", "Allocator", "integer_caps"]
 
@@ -80,19 +84,25 @@ class Allocator:
         prefill: (p0, p1): prefill seconds = p0 + p1 * prompt_tokens.
         progress: called with the tick time (s) after each tick.
         pacer: the tick-budget rule, or None for an unlimited budget (B = free = inf).
+        patience: client patience per query number, or None (clients wait forever).
+        deadline: the GPU's queue deadline (s), or None.
     """
 
     def __init__(self, env: Engine, period: float, source: ArrivalSource, bank: TokenBank,
-                 gpu: FluidGpu, ledger: Ledger, view: PoolView, policy: PolicyFn | None,
+                 gpu: Gpu, ledger: Ledger, view: PoolView, policy: PolicyFn | None,
                  params: Mapping[str, Any], ticks: Spool, prefill: tuple[float, float],
                  progress: Callable[[float], None] | None = None,
-                 pacer: Pacer | None = None) -> None:
+                 pacer: Pacer | None = None, patience: PatienceDraws | None = None,
+                 deadline: float | None = None) -> None:
         self.env, self.period, self.source, self.bank = env, period, source, bank
         self.gpu, self.ledger, self.view = gpu, ledger, view
         self.policy, self.params, self.ticks = policy, params, ticks
         self.p0, self.p1 = prefill
         self.progress = progress
         self.pacer = pacer
+        self.patience = patience
+        self.deadline = math.inf if deadline is None else deadline
+        self._late_check = patience is not None or deadline is not None
         self.lam: float | None = None
         self.n_ticks = 0
         self._recent = np.empty(0)
@@ -136,29 +146,39 @@ class Allocator:
         idx = cat(lambda p: p[0].pool_index[p[1]:p[2]])
         view = self.view
         limit = view.max_tokens[idx]
-        if self.policy is None:
+        arrival = cat(lambda p: p[0].time[p[1]:p[2]])
+        give_up, late = self._late(cat(lambda p: np.arange(p[0].q0 + p[1], p[0].q0 + p[2])),
+                                   arrival, t)
+        if late is not None and late.all():
+            caps = np.zeros(idx.size, dtype=np.int64)
+        elif self.policy is None:
             caps = limit.copy()
         else:
-            thresholds = cat(lambda p: p[0].threshold[p[1]:p[2]])
+            keep = slice(None) if late is None else ~late
+            thresholds = cat(lambda p: p[0].threshold[p[1]:p[2]])[keep]
             inp = AllocationInput(
                 thresholds=thresholds, budget=budget,
-                log_spread=_known(cat(lambda p: p[0].spread[p[1]:p[2]])),
-                solvability=_known(cat(lambda p: p[0].solvability[p[1]:p[2]])),
-                true_tau=view.tau[idx],
-                curves=(view.pool.lengths[idx], view.good[idx]),
+                log_spread=_known(cat(lambda p: p[0].spread[p[1]:p[2]])[keep]),
+                solvability=_known(cat(lambda p: p[0].solvability[p[1]:p[2]])[keep]),
+                true_tau=view.tau[idx[keep]],
+                curves=(view.pool.lengths[idx[keep]], view.good[idx[keep]]),
                 warm_start=self.lam, threshold_sd=_sd(parts[0][0]),
                 prior_thresholds=self._reference(thresholds))
             alloc = self.policy(inp, self.params)
             self.lam = alloc.shadow_price
-            caps = integer_caps(np.asarray(alloc.caps, dtype=np.float64), limit, budget)
+            caps = np.zeros(idx.size, dtype=np.int64)
+            caps[keep] = integer_caps(np.asarray(alloc.caps, dtype=np.float64), limit[keep],
+                                      budget)
+        if late is not None and self.policy is None:
+            caps[late] = 0
         rollout = cat(lambda p: p[0].rollout[p[1]:p[2]])
         generated, correct = replay(view.pool, idx, rollout, caps)
         admit = caps >= 1
         committed = int(caps[admit].sum())
         bank.commit(committed)
-        entries: list[tuple[int, int, float, float]] = []
-        prefill = self.p0 + self.p1 * (view.prompt_tokens[idx] if parts[0][0].prompt is None
-                                       else cat(_prompts))
+        entries: list[Entry] = []
+        prompt = view.prompt_tokens[idx] if parts[0][0].prompt is None else cat(_prompts)
+        prefill = self.p0 + self.p1 * prompt
         off = 0
         for block, lo, hi in parts:
             sl = slice(off, off + hi - lo)
@@ -166,14 +186,20 @@ class Allocator:
             self._record(block, lo, hi, k, caps[sl], generated[sl], correct[sl])
             rows = np.arange(lo, hi)
             ok = admit[sl]
+            if late is not None:
+                self._settle_late(block, rows, late[sl], arrival[sl], give_up[sl])
             if not ok.all():
-                self.ledger.abandoned(block, rows[~ok], t)
+                lost = ~ok if late is None else ~ok & ~late[sl]
+                self.ledger.abandoned(block, rows[lost], t)
             if self.env.trace is not None:
-                for r, a in zip(rows.tolist(), ok.tolist(), strict=True):
-                    self.env.log(f"{'admit' if a else 'abandon'} q{block.q0 + r}")
+                gone = np.zeros(ok.size, bool) if late is None else late[sl]
+                for r, a, g in zip(rows.tolist(), ok.tolist(), gone.tolist(), strict=True):
+                    if not g:
+                        self.env.log(f"{'admit' if a else 'abandon'} q{block.q0 + r}")
             entries.extend(zip((block.q0 + rows[ok]).tolist(), generated[sl][ok].tolist(),
                                prefill[sl][ok].tolist(), block.time[lo:hi][ok].tolist(),
-                               strict=True))
+                               prompt[sl][ok].tolist(), caps[sl][ok].tolist(),
+                               give_up[sl][ok].tolist(), strict=True))
         n_adm = len(entries)
         if entries:
             self.gpu.admit(t, entries)
@@ -186,6 +212,17 @@ class Allocator:
         view = self.view
         i = int(block.pool_index[j])
         limit = int(view.max_tokens[i])
+        q = block.q0 + j
+        give_up = math.inf
+        if self._late_check:
+            gu, late = self._late(np.array([q]), block.time[j:j + 1], t)
+            give_up = float(gu[0])
+            if late is not None and late[0]:
+                block.tick[j] = k
+                rows = np.array([j])
+                self._settle_late(block, rows, late, block.time[j:j + 1], gu)
+                self._log(k, t, 1, holdings, free, budget, self.lam, 0, 1, 0)
+                return
         if self.policy is None:
             cap = limit
         else:
@@ -202,7 +239,6 @@ class Allocator:
             cap = int(integer_caps(np.asarray(alloc.caps, dtype=np.float64),
                                    view.max_tokens[i:i + 1], budget)[0])
         block.tick[j] = k
-        q = block.q0 + j
         if cap < 1:
             self.ledger.abandoned(block, np.array([j]), t)
             self.env.log(f"abandon q{q}")
@@ -216,8 +252,34 @@ class Allocator:
         self.env.log(f"admit q{q}")
         prompt = view.prompt_tokens[i] if block.prompt is None else block.prompt[j]
         self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(prompt),
-                            float(block.time[j]))])
+                            float(block.time[j]), int(prompt), cap, give_up)])
         self._log(k, t, 1, holdings, free, budget, self.lam, 1, 0, cap)
+
+    def _late(self, q: np.ndarray, arrival: np.ndarray, t: float
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Give-up times (s; inf without patience) of queries ``q`` and which are already
+        past their patience or deadline at the tick ``t`` (None: no such check)."""
+        if not self._late_check:
+            return np.full(q.size, math.inf), None
+        give_up = (arrival + self.patience.of(q) if self.patience is not None
+                   else np.full(q.size, math.inf))
+        return give_up, (give_up <= t) | (arrival + self.deadline < t)
+
+    def _settle_late(self, block: Block, rows: np.ndarray, late: np.ndarray,
+                     arrival: np.ndarray, give_up: np.ndarray) -> None:
+        """Queries past their patience or deadline at their tick end without a cap, at
+        the earlier of arrival + patience (timed_out) and arrival + deadline (expired)."""
+        if not late.any():
+            return
+        expire = arrival + self.deadline
+        timed = late & (give_up <= expire)
+        for sel, ends, code in ((timed, give_up, TIMED_OUT), (late & ~timed, expire, EXPIRED)):
+            if sel.any():
+                self.ledger.timed_out_at_tick(block, rows[sel], ends[sel], code)
+                if self.env.trace is not None:
+                    name = "timeout" if code == TIMED_OUT else "expire"
+                    for r in rows[sel].tolist():
+                        self.env.log(f"{name} q{block.q0 + r}")
 
     def _reference(self, current: np.ndarray) -> np.ndarray:
         """A sample of recent predicted thresholds (tokens) for ``prior_thresholds``.

@@ -15,6 +15,7 @@ event by one ulp and break exact ties).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from heapq import heappush
 
 import simpy
@@ -43,6 +44,13 @@ class Engine(simpy.Environment):
         if self.trace is not None:
             self.trace.append((name, self.now))
 
+    def call_at(self, time: float, fn: Callable[[], None]) -> At:
+        """Run ``fn()`` at absolute ``time`` (s) at :data:`GPU` priority; the returned
+        event's :meth:`At.cancel` stops it (the GPU's :class:`~simulator.serving.clock.Clock`)."""
+        ev = At(self, time, GPU)
+        ev.callbacks.append(lambda _ev: fn())
+        return ev
+
 
 class At(Event):
     """An event that fires at absolute time ``time`` (s) with ``priority``.
@@ -59,3 +67,8 @@ class At(Event):
         self._value = None
         self._ok = True
         heappush(env._queue, (time, EventPriority(priority), next(env._eid), self))
+
+    def cancel(self) -> None:
+        """Drop the callbacks: when its time comes the event runs nothing."""
+        if self.callbacks:
+            self.callbacks.clear()

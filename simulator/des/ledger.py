@@ -18,6 +18,7 @@ from simulator.des.records import (
     ABANDONED,
     CORRECT,
     EXPIRED,
+    TIMED_OUT,
     WRONG,
     Block,
     Sink,
@@ -62,14 +63,15 @@ class Ledger:
         bank: the token bank to settle.
         sink: receives finished blocks as ``queries`` chunks.
         streams: stream names of a several-stream run (the ``stream`` column).
+        extended: add the serving columns (ttft, tpot, preemptions) to the rows.
     """
 
     def __init__(self, blocks: dict[int, Block], view: PoolView, bank: TokenBank,
-                 sink: Sink, streams: list[str] | None = None) -> None:
+                 sink: Sink, streams: list[str] | None = None, extended: bool = False) -> None:
         self.blocks, self.view, self.bank, self.sink = blocks, view, bank, sink
-        self.streams = streams
+        self.streams, self.extended = streams, extended
         self._next = 0
-        self.counts = np.zeros(5, dtype=np.int64)
+        self.counts = np.zeros(6, dtype=np.int64)
 
     def abandoned(self, block: Block, rows: np.ndarray, t: float) -> None:
         """Queries ``rows`` of ``block`` got no tokens at the tick at ``t`` (s)."""
@@ -104,6 +106,36 @@ class Ledger:
         block.generated[j] = 0
         self._resolve(block, 1)
 
+    def timed_out(self, q: int, t: float, used: int) -> None:
+        """Query ``q``'s client gave up at ``t`` after ``used`` tokens: they are spent,
+        the rest of the cap returns to the bank."""
+        block = self.blocks[q >> _SHIFT]
+        j = q & _MASK
+        block.end[j] = t
+        block.outcome[j] = TIMED_OUT
+        block.correct[j] = False
+        self.counts[TIMED_OUT] += 1
+        self.bank.settle(t, float(block.cap[j]), float(used))
+        block.generated[j] = used
+        self._resolve(block, 1)
+
+    def timed_out_at_tick(self, block: Block, rows: np.ndarray, ends: np.ndarray,
+                          code: int) -> None:
+        """Queries ``rows`` were past their patience (``TIMED_OUT``) or deadline
+        (``EXPIRED``) when their tick came: no cap, ending at ``ends`` (s)."""
+        block.outcome[rows] = code
+        block.end[rows] = ends
+        self.counts[code] += rows.size
+        self._resolve(block, int(rows.size))
+
+    def preempted(self, q: int) -> None:
+        """Query ``q`` lost its KV memory (it will recompute)."""
+        self.blocks[q >> _SHIFT].preemptions[q & _MASK] += 1
+
+    def first_token(self, q: int, t: float) -> None:
+        """Query ``q``'s first output token came at ``t`` (s)."""
+        self.blocks[q >> _SHIFT].first[q & _MASK] = t
+
     def _resolve(self, block: Block, k: int) -> None:
         block.remaining -= k
         if block.remaining == 0:
@@ -115,7 +147,7 @@ class Ledger:
             block = self.blocks.pop(self._next)
             self.sink.write("queries", block_frame(block, self.view.ids,
                                                    self.view.benchmarks, self.view.tau,
-                                                   self.streams))
+                                                   self.streams, self.extended))
             self._next += 1
         if final and self.blocks:
             raise RuntimeError(f"{len(self.blocks)} query blocks never finished")

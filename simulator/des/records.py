@@ -21,8 +21,8 @@ import polars as pl
 
 from simulator.atomic import atomic_write, atomic_write_parquet
 
-__all__ = ["GPU_SCHEMA", "OUTCOMES", "QUERY_SCHEMA", "TICK_SCHEMA", "Block", "MemorySink",
-           "Occupancy", "ParquetSink", "Sink", "Spool", "block_frame"]
+__all__ = ["GPU_SCHEMA", "OUTCOMES", "QUERY_SCHEMA", "SERVING_COLUMNS", "TICK_SCHEMA", "Block",
+           "MemorySink", "Occupancy", "ParquetSink", "Sink", "Spool", "block_frame"]
 
 F64, I64, STR = pl.Float64(), pl.Int64(), pl.String()
 
@@ -42,8 +42,15 @@ GPU_SCHEMA: dict[str, pl.DataType] = {
 }
 SCHEMAS = {"queries": QUERY_SCHEMA, "ticks": TICK_SCHEMA, "gpu": GPU_SCHEMA}
 
-PENDING, CORRECT, WRONG, ABANDONED, EXPIRED = 0, 1, 2, 3, 4
-OUTCOMES = np.array(["pending", "correct", "wrong", "abandoned", "expired"])
+SERVING_COLUMNS: dict[str, pl.DataType] = {
+    "ttft": F64, "tpot": F64, "preemptions": I64,
+}
+"""Extra ``queries.parquet`` columns when a serving-v2 feature is on (``GpuSpec.extended``):
+time to first token from arrival (s), time per output token after the first (s/token),
+times the query was preempted."""
+
+PENDING, CORRECT, WRONG, ABANDONED, EXPIRED, TIMED_OUT = 0, 1, 2, 3, 4, 5
+OUTCOMES = np.array(["pending", "correct", "wrong", "abandoned", "expired", "timed_out"])
 """Outcome codes used in :class:`Block`; ``queries.parquet`` stores the names."""
 
 
@@ -58,8 +65,9 @@ class Block:
     the pool's; None when the arrivals carry none) and ``stream`` (the stream number of
     each query in a several-stream run; None otherwise). Set by the engine: ``tick`` (-1 = never),
     ``cap``, ``generated`` (tokens), ``correct``, ``start`` and ``end`` (s, NaN until
-    known) and ``outcome`` (a code into :data:`OUTCOMES`). ``remaining`` counts the
-    queries without an outcome yet.
+    known), ``first`` (first output token, s, NaN until known), ``preemptions`` and
+    ``outcome`` (a code into :data:`OUTCOMES`). ``remaining`` counts the queries without
+    an outcome yet.
     """
 
     q0: int
@@ -82,6 +90,8 @@ class Block:
         self.correct = np.zeros(n, dtype=bool)
         self.start = np.full(n, np.nan)
         self.end = np.full(n, np.nan)
+        self.first = np.full(n, np.nan)
+        self.preemptions = np.zeros(n, dtype=np.int64)
         self.outcome = np.zeros(n, dtype=np.int8)
         self.remaining = n
 
@@ -92,14 +102,18 @@ class Block:
 
 
 def block_frame(block: Block, ids: pl.Series, benchmarks: pl.Series,
-                tau: np.ndarray, streams: list[str] | None = None) -> pl.DataFrame:
-    """The finished ``block`` as ``queries.parquet`` rows (:data:`QUERY_SCHEMA`).
+                tau: np.ndarray, streams: list[str] | None = None,
+                extended: bool = False) -> pl.DataFrame:
+    """The finished ``block`` as ``queries.parquet`` rows (:data:`QUERY_SCHEMA`, then
+    :data:`SERVING_COLUMNS` when ``extended``).
 
     Completed queries: queue_wait = start - arrival (allocator wait + GPU queue),
     generation_time = end - start (prefill + decode), latency = end - arrival.
     Abandoned and expired ones never start: queue_wait = latency, generation_time = 0.
     Blocks with trace prompt lengths add a ``prompt_tokens`` column, several-stream runs
     a ``stream`` column (the names in ``streams``).
+    ttft = first token - arrival (NaN when no token came); tpot = (end - first token) /
+    (tokens - 1) for completed queries with >= 2 tokens, else NaN.
     """
     idx = block.pool_index
     started = ~np.isnan(block.start)
@@ -129,6 +143,15 @@ def block_frame(block: Block, ids: pl.Series, benchmarks: pl.Series,
     if block.stream is not None and streams is not None:
         extra.append(pl.Series("stream", np.asarray(streams, dtype=object)[block.stream],
                                dtype=STR))
+    if extended:
+        done = (block.outcome == CORRECT) | (block.outcome == WRONG)
+        many = done & (block.generated >= 2)
+        tpot = np.full(block.n, np.nan)
+        tpot[many] = ((block.end[many] - block.first[many])
+                      / (block.generated[many] - 1).astype(np.float64))
+        extra += [pl.Series("ttft", block.first - block.time, dtype=F64),
+                  pl.Series("tpot", tpot, dtype=F64),
+                  pl.Series("preemptions", block.preemptions, dtype=I64)]
     return frame.with_columns(extra) if extra else frame
 
 

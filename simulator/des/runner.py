@@ -24,7 +24,6 @@ from simulator.atomic import atomic_write_text, staged_dir
 from simulator.des.allocator import Allocator
 from simulator.des.bank import TokenBank
 from simulator.des.engine import Engine
-from simulator.des.gpu import FluidGpu
 from simulator.des.ledger import Ledger, PoolView
 from simulator.des.pacing import Pacer
 from simulator.des.records import MemorySink, Occupancy, ParquetSink, Sink, Spool
@@ -36,6 +35,8 @@ from simulator.policies import AllocationInput, get_policy
 from simulator.pools.pool import Pool
 from simulator.pools.source import resolve_pool
 from simulator.scenario.models import Scenario
+from simulator.seeds import rng_for
+from simulator.serving import FluidGpu, PatienceDraws
 from simulator.version import __version__
 
 __all__ = ["RunResult", "run", "run_to_dir", "with_policy"]
@@ -128,16 +129,19 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     pacer = None if rate is None else Pacer(a.tick_budget, rate, a.window, a.period,
                                             bank.capacity)
     ledger = Ledger(source.blocks, view, bank, sink,
-                    None if scenario.streams is None else [s.name for s in scenario.streams])
+                    None if scenario.streams is None else [s.name for s in scenario.streams],
+                    extended=scenario.gpu.extended)
     ticks, gpu_rows = Spool("ticks", sink), Spool("gpu", sink)
     occupancy = Occupancy(scenario.output.gpu_window, gpu_rows)
-    gpu = FluidGpu(env, scenario.gpu, occupancy, ledger.started, ledger.left, ledger.expired)
+    gpu = FluidGpu(env, scenario.gpu, occupancy, ledger)
     bar = _bar(scenario) if progress else None
+    patience = (None if scenario.patience is None
+                else PatienceDraws(scenario.patience, rng_for(scenario.seed, "patience")))
     allocator = Allocator(env, a.period, source, bank, gpu, ledger, view, policy, a.params,
                           ticks, (scenario.gpu.p0, scenario.gpu.p1),
                           progress=None if bar is None else
                           (lambda t: bar.update(_progress(scenario, source, t) - bar.n)),
-                          pacer=pacer)
+                          pacer=pacer, patience=patience, deadline=scenario.gpu.deadline)
     env.process(allocator.process())
     env.run()
     end = float(env.now)
@@ -147,8 +151,10 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     ledger.flush(final=True)
     if bar is not None:
         bar.close()
-    info: dict[str, Any] = {"ticks": allocator.n_ticks, "mean_in_system":
-                            occupancy.total_area / end if end > 0 else 0.0}
+    info: dict[str, Any] = {"ticks": allocator.n_ticks,
+                            "mean_in_system": occupancy.total_area / end if end > 0 else 0.0}
+    if scenario.gpu.extended:
+        info["preemptions"] = gpu.preemptions
     if source.notes:
         info["notes"] = list(source.notes)
     return end, info

@@ -23,6 +23,7 @@ from pydantic import (
 
 from simulator.checks import StrictModel
 from simulator.scenario.size import LimitSpec, check_run_size
+from simulator.serving.spec import GpuSpec, Patience
 from simulator.traffic.arrivals import ArrivalSpec
 from simulator.traffic.streams import MIXES
 
@@ -103,27 +104,6 @@ class NamedStream(_Section):
 
     _mix = field_validator("mix")(_check_mix)
     _ascending = field_validator("schedule")(_check_ascending)
-
-
-class GpuSpec(_Section):
-    """Continuous-batching GPU: decode step s(n) = s0 + s1 n (s), prefill p0 + p1 prompt."""
-
-    max_seqs: int | None = Field(default=256, gt=0, description="concurrent sequences S "
-                                 "(null = unlimited); extra requests queue FIFO")
-    s0: float = Field(default=0.012, ge=0, description="fixed decode-step time (s)")
-    s1: float = Field(default=0.0002, ge=0, description="decode-step time per active sequence (s)")
-    p0: float = Field(default=0.01, ge=0, description="fixed prefill time per sequence (s)")
-    p1: float = Field(default=0.00005, ge=0, description="prefill time per prompt token (s)")
-    max_queue: int | None = Field(default=None, ge=0, description="FIFO queue cap; a query "
-                                  "admitted to a full queue expires (null = no cap)")
-    deadline: float | None = Field(default=None, gt=0, description="a query still queued this "
-                                   "long after arrival expires (s; null = never)")
-
-    @model_validator(mode="after")
-    def _positive_step(self) -> GpuSpec:
-        if self.s0 + self.s1 <= 0:
-            raise ValueError("s0 + s1 must be > 0 (a decode step takes time)")
-        return self
 
 
 class AllocatorSpec(_Section):
@@ -218,12 +198,21 @@ class Scenario(_Section):
     gpu: GpuSpec = Field(default_factory=lambda: GpuSpec())
     allocator: AllocatorSpec
     predictor: PredictorSpec = Field(default_factory=lambda: PredictorSpec())
+    patience: Patience | None = Field(default=None, description="client patience on time "
+                                      "to answer (s from arrival): a number (fixed), or "
+                                      "{kind: fixed, seconds}, {kind: exponential, mean}, "
+                                      "{kind: lognormal, median, sigma}; null = clients wait")
     duration: float | None = Field(default=None, gt=0, description="arrivals in [0, duration) s")
     n_queries: int | None = Field(default=None, gt=0, description="stop after this many arrivals")
     seed: int = Field(default=0, ge=0, description="run seed (arrivals, stream, rollouts, predictor)")
     output: OutputSpec = Field(default_factory=lambda: OutputSpec())
     limits: LimitSpec = Field(default_factory=lambda: LimitSpec(), description="run-size "
                               "limits checked before the run (simulator.scenario.size)")
+
+    @field_validator("patience", mode="before")
+    @classmethod
+    def _patience_shorthand(cls, v: Any) -> Any:
+        return {"kind": "fixed", "seconds": v} if isinstance(v, int | float) else v
 
     @field_validator("pool", mode="before")
     @classmethod

@@ -1,0 +1,501 @@
+"""The GPU as a fluid continuous-batching resource (model.md section 6, docs/serving.md).
+
+Model. At most S sequences hold a slot; more wait in a FIFO queue. With n sequences
+decoding, one decode step takes s = s0 + s1 n + s2 C seconds (C: the cached context of
+the running batch, tokens) and emits one token for each. Prefill is either a timer of
+``p0 + p1 * prompt`` seconds (holding the slot, not slowing the others), or, with
+``max_batched_tokens`` M, a share of each step: the step carries the n decode tokens
+and M - n prompt tokens of the oldest sequence being prefilled, and takes p1 s more
+per prompt token.
+
+Fluid form. V(t), the *virtual token count*, is the number of steps since time 0:
+dV/dt = 1 / s. Between events the batch is fixed, C grows by n tokens per step, and
+the time to advance V is a quadratic (:mod:`simulator.serving.steptime`). A sequence
+that starts decoding at V_j with g tokens to generate leaves when V reaches V_j + g;
+the prefill head finishes when its remaining prompt is done; memory fills when the KV
+held reaches the pool (:mod:`simulator.serving.memory`). The resource keeps heaps of
+finish points, timer-prefill ends and client give-up times, and keeps exactly one
+engine callback armed, at the earliest of them: it re-arms only when the next event
+moves earlier (the superseded callback is cancelled, never run). No event is ever
+scheduled per token; work per event is O(log n).
+
+Memory (``kv_tokens``). ``on-demand``: when the KV held reaches the pool, the newest
+sequence is preempted: it frees its KV, keeps the tokens it generated, and goes to a
+resume queue served before the FIFO queue; it re-prefills prompt + those tokens.
+``reserve-cap``: admission reserves prompt + cap, so memory never fills.
+
+Deadlines and patience. A request still in the FIFO queue ``deadline`` s after arrival
+expires then (only the queue's head needs a timer). A client with patience gives up at
+arrival + patience wherever its request is (outcome ``timed_out``, the whole tokens it
+got are spent).
+
+Order at one instant: leaves, then prefill completions join decoding, then memory-full
+preemptions, then give-ups, then waiting requests take free slots (resumed first, then
+FIFO), then queued requests at their deadline expire. GPU callbacks run at GPU priority,
+ahead of an allocator tick at the same time (see :mod:`simulator.des.engine`).
+
+With s2 = 0, unlimited memory, timer prefill and no patience the arithmetic is exactly
+the original model's (dV = dt / (s0 + s1 n)), so its outputs are reproduced bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from heapq import heappop, heappush
+
+from simulator.serving.clock import Clock, Handle, Levels, Outcomes
+from simulator.serving.memory import KvPool
+from simulator.serving.spec import GpuSpec
+from simulator.serving.steptime import steps_in, time_for
+
+__all__ = ["Entry", "FluidGpu", "Seq"]
+
+QUEUED, PREFILL, CHUNK, JOIN, DECODE, GONE = range(6)
+
+Entry = tuple[int, int, float, float, int, int, float]
+"""(query, tokens g >= 1, timer prefill s, arrival s, prompt tokens, cap tokens,
+give-up time s or inf)."""
+
+
+class Seq:
+    """One request on the GPU. ``done``: tokens generated before its current run
+    (non-zero after a preemption); ``held``: KV tokens it holds; ``epoch`` invalidates
+    stale heap entries."""
+
+    __slots__ = ("arrival", "cap", "ctx0", "done", "epoch", "fin", "first", "g", "give_up",
+                 "held", "prefill", "prompt", "q", "started", "state", "v0")
+
+    def __init__(self, q: int, g: int, prefill: float, arrival: float, prompt: int,
+                 cap: int, give_up: float) -> None:
+        self.q, self.g, self.prefill, self.arrival = q, g, prefill, arrival
+        self.prompt, self.cap, self.give_up = prompt, cap, give_up
+        self.done = 0.0
+        self.held = self.ctx0 = self.fin = self.v0 = 0.0
+        self.epoch = 0
+        self.state = QUEUED
+        self.started = self.first = False
+
+
+class FluidGpu:
+    """Continuous batching with events only at joins, leaves and memory-full moments.
+
+    Args:
+        clock: the engine's clock.
+        spec: the ``gpu`` section.
+        occupancy: time-weighted level recorder.
+        outcomes: receives each query's fate (the ledger).
+    """
+
+    def __init__(self, clock: Clock, spec: GpuSpec, occupancy: Levels,
+                 outcomes: Outcomes) -> None:
+        self.clock = clock
+        self.s0, self.s1, self.s2 = spec.s0, spec.s1, spec.s2
+        self.p0, self.p1 = spec.p0, spec.p1
+        self.slots = spec.max_seqs if spec.max_seqs is not None else math.inf
+        self.max_queue = spec.max_queue if spec.max_queue is not None else math.inf
+        self.deadline = spec.deadline if spec.deadline is not None else math.inf
+        self.budget = spec.max_batched_tokens  # None = timer prefill
+        self.mem = KvPool(spec.kv_tokens, spec.block_size, spec.admission, spec.watermark)
+        self._odm = self.mem.limited and not self.mem.reserve  # holdings grow
+        self.occupancy = occupancy
+        self._out = outcomes
+        self.on_start, self.on_leave, self.on_expire = (outcomes.started, outcomes.left,
+                                                        outcomes.expired)
+        self._plain = spec.s2 == 0 and not self.mem.limited and self.budget is None
+        # serving-v2 mode: the batch changes only at step boundaries (integer V)
+        self._extended = spec.extended
+        self.t = 0.0          # time V was last advanced to (s)
+        self.v = 0.0          # virtual tokens per decoding sequence (steps)
+        self.ctx = 0.0        # cached context of sequences in memory (tokens)
+        self.held = 0.0       # KV tokens held (reserve-cap: reservations)
+        self.n_dec = 0
+        self.n_pre = 0
+        self.n_join = 0       # prefilled, joining decoding at the next step boundary
+        self.n_queued = 0     # live requests in the FIFO queue
+        self.preemptions = 0
+        self._chunk: Seq | None = None   # the sequence being prefilled in the step budget
+        self._chunk_left = 0.0           # its prompt tokens still to prefill
+        self._chunk_at = math.inf        # V from which a new prompt may enter the budget
+        self._spill = False              # a prompt finished now: the next takes its room
+        self._joins: deque[tuple[float, int, Seq]] = deque()  # (V of the boundary, epoch, seq)
+        self._dec: list[tuple[float, int, int, Seq]] = []    # (V at finish, q, epoch, seq)
+        self._pre: list[tuple[float, int, int, Seq]] = []    # (time prefill ends, ...)
+        self._give: list[tuple[float, int, Seq]] = []        # (give-up time, q, seq)
+        self.queue: deque[Seq] = deque()
+        self._resume: deque[Seq] = deque()                   # preempted, newest first
+        self._mem: dict[int, Seq] = {}                       # in memory, by admission
+        self._firsts: list[int] = []  # started decoding at this instant, first token due
+        self._armed: Handle | None = None
+        self._armed_t = math.inf
+        self._next_t = math.inf
+        self._trace = clock.trace is not None
+
+    # ---- state -------------------------------------------------------------------
+    @property
+    def active(self) -> int:
+        """Sequences holding a slot (prefilling or decoding)."""
+        return self.n_dec + self.n_pre + self.n_join + (self._chunk is not None)
+
+    def _stepping(self) -> bool:
+        """A step is in progress (a prompt finished mid-step waits for its end)."""
+        return self.n_dec > 0 or self._chunk is not None or bool(self._joins)
+
+    def _boundary(self) -> float:
+        """V of the next step boundary (V itself when it is on one)."""
+        return float(math.ceil(self.v - 1e-9 * max(1.0, self.v)))
+
+    @property
+    def kv_used(self) -> float:
+        """KV tokens held now (context, or reservations in reserve-cap mode)."""
+        return self.held
+
+    def _rate(self) -> float:
+        """Prompt tokens prefilled per step in the step budget now."""
+        if self._chunk is None:
+            return 0.0
+        return float(max(self.budget - self.n_dec, 0)) if self.budget is not None else 0.0
+
+    def step_time(self) -> float:
+        """Seconds one step takes now."""
+        return (self.s0 + self.s1 * self.n_dec + self.s2 * self.ctx + self.p1 * self._rate())
+
+    def _advance(self, t: float) -> None:
+        dt = t - self.t
+        if dt <= 0:
+            return
+        n = self.n_dec
+        tokens = 0.0
+        if self._plain:
+            if n:
+                dv = dt / (self.s0 + self.s1 * n)
+                self.v += dv
+                tokens = n * dv
+        else:
+            r = self._rate()
+            if n or r or self._joins:
+                dv = steps_in(dt, self.step_time(), self.s2 * n)
+                self.v += dv
+                tokens = n * dv
+                self.ctx += tokens
+                if self._odm:
+                    self.held += tokens
+                if r:
+                    self._chunk_left -= r * dv
+        self.occupancy.add(self.t, t, self.active, self.n_queued + len(self._resume), tokens)
+        self.t = t
+
+    # ---- joins -------------------------------------------------------------------
+    def admit(self, t: float, entries: list[Entry]) -> None:
+        """Admit entries (see :data:`Entry`) at time ``t`` (s).
+
+        They take free slots in order; the rest queue FIFO, and those beyond
+        ``max_queue`` expire at once. A request that could never fit in KV memory
+        expires at once too.
+        """
+        self._advance(t)
+        queue = self.queue
+        mem = self.mem
+        for e in entries:
+            s = Seq(*e)
+            if mem.limited and not mem.possible(s.prompt, s.g, s.cap):
+                self.on_expire(s.q, t, t)
+                if self._trace:
+                    self.clock.log(f"expire q{s.q}")
+                continue
+            queue.append(s)
+            self.n_queued += 1
+            if s.give_up < math.inf:
+                heappush(self._give, (s.give_up, s.q, s))
+        self._fill(t)
+        self._expire_due(t)
+        while self.n_queued > self.max_queue:
+            s = queue.pop()
+            if s.state == GONE:
+                continue
+            self.n_queued -= 1
+            s.state = GONE
+            self.on_expire(s.q, t, t)
+            if self._trace:
+                self.clock.log(f"expire q{s.q}")
+        self._schedule()
+
+    def _fill(self, t: float) -> None:
+        queue, resume = self.queue, self._resume
+        mem = self.mem
+        while self.active < self.slots:
+            if resume:
+                s, src = resume[0], resume
+            elif queue:
+                s, src = queue[0], queue
+            else:
+                return
+            if s.state == GONE:  # gave up while waiting
+                src.popleft()
+                continue
+            if src is queue and s.arrival + self.deadline < t:  # decided after its deadline
+                queue.popleft()
+                self.n_queued -= 1
+                s.state = GONE
+                self.on_expire(s.q, s.arrival + self.deadline, t)
+                if self._trace:
+                    self.clock.log(f"expire q{s.q}")
+                continue
+            context = s.prompt + s.done
+            if mem.limited:  # KV as allocated for the step in progress
+                held = self.held
+                if self._odm and self.n_dec:
+                    held += self.n_dec * (self._boundary() - self.v)
+                if not mem.fits(held, context, s.cap):
+                    return  # FIFO: the head waits for memory
+            if self.budget is not None:
+                if self._chunk is not None:
+                    return  # one prompt at a time in the step budget (fluid)
+                if self.n_dec and not self._spill and self._boundary() > self.v + 1e-9:
+                    self._chunk_at = self._boundary()  # the step's budget is planned
+                    return
+            src.popleft()
+            if src is queue:
+                self.n_queued -= 1
+            self._load(s, t, context)
+
+    def _load(self, s: Seq, t: float, context: float) -> None:
+        """``s`` takes a slot at ``t``: its KV is allocated and its prefill starts."""
+        if not s.started:
+            s.started = True
+            self.on_start(s.q, t)
+            if self._trace:
+                self.clock.log(f"start q{s.q}")
+        elif self._trace:
+            self.clock.log(f"resume q{s.q}")
+        if not self._plain:
+            s.held = self.mem.hold(context, s.cap) if self.mem.limited else 0.0
+            self.held += s.held
+            self.ctx += context
+            self._mem[s.q] = s
+        s.epoch += 1
+        if self.budget is not None:
+            if not self._stepping() and not self._spill:
+                self.v = self._boundary()  # an idle GPU starts a step now
+            s.state = CHUNK
+            self._chunk, self._chunk_left = s, context
+            self._chunk_at = math.inf
+            return
+        prefill = s.prefill if s.done == 0 else self.p0 + self.p1 * context
+        if prefill > 0:
+            s.state = PREFILL
+            self.n_pre += 1
+            heappush(self._pre, (t + prefill, s.q, s.epoch, s))
+        else:
+            self._ready(s, t)
+
+    def _ready(self, s: Seq, t: float) -> None:
+        """``s`` is prefilled: it decodes from the next step boundary (at once in the
+        original model, or when no step is in progress)."""
+        if not self._plain:
+            if not self._stepping() and s.state != CHUNK:
+                self.v = self._boundary()
+            elif self._boundary() > self.v + 1e-9 * max(1.0, self.v):
+                # (a finished prompt waits for the end of its step even on an idle
+                # GPU: the step costs s0 whether or not the next prompt fills it)
+                s.state = JOIN
+                s.epoch += 1
+                self.n_join += 1
+                self._joins.append((self._boundary(), s.epoch, s))
+                return
+        self._decode(s, t)
+
+    def _decode(self, s: Seq, t: float) -> None:
+        s.state = DECODE
+        s.epoch += 1
+        self.n_dec += 1
+        s.v0 = self.v
+        s.ctx0 = s.prompt + s.done
+        s.fin = self.v + (s.g - s.done)
+        heappush(self._dec, (s.fin, s.q, s.epoch, s))
+        if self._extended and not s.first:
+            s.first = True
+            self._firsts.append(s.q)
+
+    def _expire_due(self, t: float) -> None:
+        """Queued requests whose deadline is <= ``t`` expire now (the queue is in arrival
+        order, so they are a prefix of it)."""
+        queue = self.queue
+        while queue and (queue[0].state == GONE or queue[0].arrival + self.deadline <= t):
+            s = queue.popleft()
+            if s.state == GONE:
+                continue
+            self.n_queued -= 1
+            s.state = GONE
+            self.on_expire(s.q, t, t)
+            if self._trace:
+                self.clock.log(f"expire q{s.q}")
+
+    # ---- leaving memory ------------------------------------------------------------
+    def _unload(self, s: Seq) -> float:
+        """Take ``s`` out of its slot and memory; return the tokens it generated (fluid)."""
+        gen = s.done
+        if s.state == DECODE:
+            self.n_dec -= 1
+            gen += self.v - s.v0
+        elif s.state == PREFILL:
+            self.n_pre -= 1
+        elif s.state == JOIN:
+            self.n_join -= 1
+        elif s.state == CHUNK:
+            self._chunk = None
+        if not self._plain:
+            self._mem.pop(s.q, None)
+            self.ctx -= s.prompt + gen
+            self.held -= s.prompt + gen if self._odm else s.held  # on-demand: its context
+            if not self._mem:  # nothing in memory: drop accumulated rounding
+                self.held = self.ctx = 0.0
+        s.epoch += 1
+        return gen
+
+    def _preempt(self) -> None:
+        """Memory is full: the newest sequence in memory frees its KV and will resume."""
+        s = self._mem[next(reversed(self._mem))]
+        s.done = min(float(round(self._unload(s))), float(s.g))  # at a step boundary
+        s.state = QUEUED
+        self._resume.appendleft(s)
+        self.preemptions += 1
+        self._out.preempted(s.q)
+        if self._trace:
+            self.clock.log(f"preempt q{s.q}")
+
+    def _give_up(self, s: Seq, t: float) -> None:
+        if s.state == QUEUED:
+            if s in self._resume:  # rare: a preempted request, O(len(resume))
+                self._resume.remove(s)
+            else:
+                self.n_queued -= 1  # lazily removed from the queue
+            used = s.done
+        else:
+            used = self._unload(s)
+        s.state = GONE
+        self._out.timed_out(s.q, t, min(int(used + 1e-9), s.g))
+        if self._trace:
+            self.clock.log(f"timeout q{s.q}")
+
+    # ---- events ------------------------------------------------------------------
+    def _schedule(self) -> None:
+        if self._firsts:  # first token: one fluid step of the batch as it is now
+            t1 = self.t + time_for(1.0, self.step_time(), self.s2 * self.n_dec)
+            for q in self._firsts:
+                self._out.first_token(q, t1)
+            self._firsts.clear()
+        dec = self._dec
+        while dec and dec[0][3].epoch != dec[0][2]:
+            heappop(dec)
+        nxt = math.inf
+        if self._plain:
+            if dec:
+                step = self.s0 + self.s1 * self.n_dec
+                nxt = self.t + max(dec[0][0] - self.v, 0.0) * step
+        else:
+            dx = max(dec[0][0] - self.v, 0.0) if dec else math.inf
+            r = self._rate()
+            if r > 0:
+                dx = min(dx, max(self._chunk_left, 0.0) / r)
+            if self._odm and self.n_dec:  # the boundary before the next step overflows
+                vb = self._boundary()
+                held = self.held + self.n_dec * (vb - self.v)
+                k = math.floor((self.mem.capacity + 0.5 - held) / self.n_dec)
+                dx = min(dx, vb - self.v + max(k, 0))
+            if self._joins:
+                dx = min(dx, max(self._joins[0][0] - self.v, 0.0))
+            if self._chunk_at < math.inf and self.n_dec:
+                dx = min(dx, max(self._chunk_at - self.v, 0.0))
+            if dx < math.inf:
+                nxt = self.t + time_for(dx, self.step_time(), self.s2 * self.n_dec)
+        pre = self._pre
+        while pre and pre[0][3].epoch != pre[0][2]:
+            heappop(pre)
+        if pre and pre[0][0] < nxt:
+            nxt = pre[0][0]
+        queue = self.queue
+        while queue and queue[0].state == GONE:
+            queue.popleft()
+        if queue and queue[0].arrival + self.deadline < nxt:  # head's deadline
+            nxt = queue[0].arrival + self.deadline
+        give = self._give
+        while give and give[0][2].state == GONE:
+            heappop(give)
+        if give and give[0][0] < nxt:
+            nxt = give[0][0]
+        if nxt == math.inf:
+            self._next_t = nxt
+            return
+        nxt = max(nxt, self.clock.now)
+        self._next_t = nxt
+        if nxt < self._armed_t:
+            if self._armed is not None:
+                self._armed.cancel()
+            self._arm(nxt)
+
+    def _arm(self, t: float) -> None:
+        self._armed = self.clock.call_at(t, self._fire)
+        self._armed_t = t
+
+    def _fire(self) -> None:
+        self._armed, self._armed_t = None, math.inf
+        t = self.clock.now
+        if t < self._next_t:  # the next event moved later since this was armed
+            if self._next_t < math.inf:
+                self._arm(self._next_t)
+            return
+        self._advance(t)
+        eps = 1e-9 * max(1.0, self.v)
+        dec, pre = self._dec, self._pre
+        while dec and dec[0][0] <= self.v + eps:
+            _, q, epoch, s = heappop(dec)
+            if s.epoch != epoch:
+                continue
+            self._unload(s)
+            s.state = GONE
+            self.on_leave(q, t)
+            if self._trace:
+                self.clock.log(f"leave q{q}")
+        while pre and pre[0][0] <= t:
+            _, q, epoch, s = heappop(pre)
+            if s.epoch != epoch:
+                continue
+            self.n_pre -= 1
+            self._ready(s, t)
+            if self._trace:
+                self.clock.log(f"decode q{q}")
+        chunk = self._chunk
+        if chunk is not None and self._chunk_left <= 1e-9 * max(1.0, chunk.prompt):
+            self._chunk = None
+            self._spill = True
+            self._ready(chunk, t)
+            if self._trace:
+                self.clock.log(f"decode q{chunk.q}")
+        self._join_due(t)
+        give = self._give
+        while give and give[0][0] <= t:
+            _, _, s = heappop(give)
+            if s.state != GONE:
+                self._give_up(s, t)
+        self._fill(t)
+        self._spill = False
+        if self._odm and self.n_dec and self._boundary() <= self.v + 1e-9 * max(1.0, self.v):
+            # the next step's tokens must fit: the newest sequences give way
+            while self._mem and self.held + self.n_dec > self.mem.capacity + 0.5:
+                self._preempt()
+        self._expire_due(t)
+        self._schedule()
+
+    def _join_due(self, t: float) -> None:
+        joins = self._joins
+        eps = 1e-9 * max(1.0, self.v)
+        while joins and joins[0][0] <= self.v + eps:
+            _, epoch, s = joins.popleft()
+            if s.epoch == epoch:
+                self.n_join -= 1
+                self._decode(s, t)
+
+    def close(self, t: float) -> None:
+        """Account occupancy up to the end of the run at ``t`` (s)."""
+        self._advance(t)
