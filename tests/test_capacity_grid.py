@@ -23,7 +23,7 @@ PARAM = "allocator.budget_rate"
 
 def rising(s: Scenario) -> Mapping[str, Any]:
     """Accuracy and latency both rise with the budget rate; seeds shift accuracy."""
-    b = float(s.allocator.budget_rate)  # type: ignore[arg-type]
+    b = float(s.allocator.budget_rate)
     shift = (0.0, -0.01, 0.01)[s.seed - BASE.seed]
     return {"accuracy": b / 10000.0 + shift,
             "latency_p95": b / 100.0}
