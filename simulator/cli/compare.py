@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulator.cli._args import fmt_metric, name_list, policy_params, positive_int
+from simulator.cli._args import (
+    add_training_flag,
+    fmt_metric,
+    name_list,
+    policy_params,
+    positive_int,
+    training_overrides,
+)
 from simulator.errors import UserError
 
 DEFAULT_POLICIES = "uniform,tale,clear,clear-calibrated,oracle"
@@ -83,6 +90,7 @@ def register(sub: Any) -> None:
                    "scenario, policies, seeds and input files (checked by fingerprint); "
                    "run the rest")
     p.add_argument("--no-png", action="store_true", help="skip the report's PNG files")
+    add_training_flag(p)
     p.set_defaults(func=run)
 
 
@@ -100,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise UserError(f"--param for {', '.join(unknown)}: not among --policies")
     scenario = load_scenario(args.scenario, args.overrides)
+    if extra := training_overrides(args, scenario):
+        scenario = load_scenario(args.scenario, [*args.overrides, *extra])
     out = Path(args.out or Path("out") / f"{Path(args.scenario).stem}-compare")
     n_pol = len(policies)
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulator.cli._args import fmt_metric, positive_int
+from simulator.cli._args import add_training_flag, fmt_metric, positive_int, training_overrides
 
 EXAMPLE = """\
 examples:
@@ -53,6 +53,7 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace DIR if it exists and is not empty")
     p.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    add_training_flag(p)
     p.set_defaults(func=_run)
     s = sub.add_parser("schema", help="print the JSON Schema of scenario files",
                        description="Print the JSON Schema of scenario YAML files "
@@ -65,6 +66,8 @@ def _run(args: argparse.Namespace) -> int:
     from simulator.scenario.io import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
+    if extra := training_overrides(args, scenario):
+        scenario = load_scenario(args.scenario, [*args.overrides, *extra])
     out = Path(args.out or scenario.output.dir or Path("out") / Path(args.scenario).stem)
     if args.seeds > 1:
         return _replicated(args, scenario, out)
@@ -80,6 +83,11 @@ def _run(args: argparse.Namespace) -> int:
             f"{fmt_metric(s['tokens_per_query'], '.0f')} tokens/query, "
             f"latency p50 {fmt_metric(s['latency_p50'], '.2f', ' s')} "
             f"({s['wall_seconds']:.2f} s wall)\n")
+        if s.get("queries_drawn"):
+            sys.stdout.write(f"  queries drawn: {s['queries_drawn']} ("
+                             f"{s.get('held_out_queries', s.get('pool_queries'))} of "
+                             f"{s.get('pool_queries')} in the pool; the learned model's "
+                             "training split is in its file)\n")
     return 0
 
 

@@ -107,7 +107,13 @@ def _finish(scenario: Scenario, policies: list[str], params: dict[str, dict[str,
     first = summaries[policies[0]][0]
     measured = (first["arrivals"] / first["sim_seconds"]
                 if first.get("sim_seconds") else None)
-    facts = scenario_facts(scenario, seeds, len(pool), measured)
+    held = None
+    if "queries_drawn" in first:
+        held = {"include_training": first["queries_drawn"] != "held-out",
+                "held_out_queries": first.get("held_out_queries"),
+                "pool_queries": first.get("pool_queries")}
+    facts = scenario_facts(scenario, seeds, first.get("held_out_queries", len(pool)),
+                           measured, held)
     return build_comparison(summaries, scenario=facts, description=describe(facts),
                             params=params, reference=reference, seeds=seeds,
                             fingerprint=digest, runs=runs)
