@@ -19,7 +19,8 @@ from simulator.errors import UserError
 from simulator.pools.pool import Pool
 from simulator.registry import Registry
 
-__all__ = ["PREDICTORS", "Prediction", "Predictor", "make_predictor", "register_predictor"]
+__all__ = ["PREDICTORS", "Prediction", "Predictor", "drawn_pool", "make_predictor",
+           "register_predictor"]
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,25 @@ def _param_problem(factory: PredictorFactory, params: dict[str, Any]) -> str | N
         return (f"needs parameter {missing[0]!r} (predictor.params.{missing[0]} in a "
                 f"scenario, --predictor-param {missing[0]}=VALUE on the command line)")
     return None
+
+
+def drawn_pool(pool: Pool, predictor: Predictor) -> tuple[Pool, dict[str, Any]]:
+    """The queries a run may draw: a trained predictor's held-out ones only, unless it
+    was built with ``include_training``; plus the facts for the run summary (empty for
+    a predictor without a training split, e.g. the noise oracles).
+
+    Raises:
+        UserError: every query of ``pool`` was used for training.
+    """
+    held_out = getattr(predictor, "held_out", None)
+    if held_out is None:
+        return pool, {}
+    if getattr(predictor, "include_training", False):
+        return pool, {"queries_drawn": "all, including training", "pool_queries": len(pool)}
+    try:
+        sub: Pool = held_out(pool)
+    except UserError as exc:
+        raise UserError(f"predictor.params.model: {exc}; set predictor.params."
+                        "include_training: true to run on the training queries") from None
+    return sub, {"queries_drawn": "held-out", "pool_queries": len(pool),
+                 "held_out_queries": len(sub)}

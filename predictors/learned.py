@@ -34,15 +34,23 @@ class LearnedPredictor:
 
     Args:
         model: path to the ``.pt`` model file.
+        include_training: let a simulation draw the queries the model was trained on
+            too. Off by default: a run on the training pool draws only the held-out
+            queries (:meth:`held_out`), since predictions on training queries are
+            optimistic.
 
     Raises:
         UserError: the file is missing or not a clearsim model; ``predict`` raises it
             when the pool does not match the model's features.
     """
 
-    def __init__(self, model: str | os.PathLike[str]) -> None:
+    def __init__(self, model: str | os.PathLike[str], include_training: bool = False) -> None:
         from predictors.learned_model import load_model
 
+        if not isinstance(include_training, bool):
+            raise UserError(f"include_training must be true or false, got "
+                            f"{include_training!r}")
+        self.include_training = include_training
         self.path = str(model)
         self.model: LearnedModel = load_model(model)
 
@@ -77,6 +85,7 @@ class LearnedPredictor:
 
 
 @register_predictor("learned")
-def _learned(model: str) -> LearnedPredictor:
-    """Factory for the registry: ``predictor: {kind: learned, params: {model: PATH}}``."""
-    return LearnedPredictor(model)
+def _learned(model: str, include_training: bool = False) -> LearnedPredictor:
+    """Factory for the registry: ``predictor: {kind: learned, params: {model: PATH}}``
+    (add ``include_training: true`` to draw training queries too)."""
+    return LearnedPredictor(model, include_training)

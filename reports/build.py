@@ -16,12 +16,16 @@ import polars as pl
 import yaml
 
 from reports import aggregate as agg
+from reports.charts_compare import difference_chart, interval_chart
 from reports.charts_frontier import pareto_chart, phase_chart
 from reports.charts_noise import noise_chart, paired_chart
 from reports.charts_run import allocation_scatter, breakdown_chart, latency_cdf, over_time_chart
+from reports.compare import first_screen_html, interval_frame, scenario_diff_html
+from reports.compare import title as title_of
 from reports.html import Figure, ReportDoc, write_report
 from reports.load import (
     FitData,
+    ComparisonData,
     FrontierData,
     ReportInputs,
     RunData,
@@ -33,9 +37,10 @@ from reports.summary import COLUMNS, stream_frame, summary_frame
 from reports.sweeps import frontier_points, noise_band, noise_paired, noise_title
 from simulator.version import __version__
 
-__all__ = ["BuiltReport", "build_report", "report_doc", "run_figures", "store_figures",
+__all__ = ["BuiltReport", "build_report", "comparison_figures", "report_doc", "run_figures", "store_figures",
            "sweep_figures"]
 
+DECISION = "Which policy, at what cost"
 RUNS = "Simulator runs"
 SWEEPS = "Static frontier and noise sweeps"
 FITS = "Utility fits"
@@ -88,6 +93,26 @@ def run_figures(runs: Sequence[RunData]) -> list[Figure]:
         figures.append(Figure("latency-cdf", RUNS, "Share of completed queries answered "
                               "within a given latency; further left is faster.",
                               latency_cdf(quantiles, policies)))
+    return figures
+
+
+def comparison_figures(comparisons: Sequence[ComparisonData]) -> list[Figure]:
+    """Interval and paired-difference charts of the first ``comparison.json``."""
+    if not comparisons:
+        return []
+    doc = comparisons[0].doc
+    policies = [str(p) for p in interval_frame(doc, "stats")["policy"].unique(
+        maintain_order=True).to_list()]
+    n = len(doc["seeds"])
+    figures = [Figure("intervals", DECISION, "Each policy's mean over the seeds and its "
+                      "95% interval.", interval_chart(interval_frame(doc, "stats"), policies,
+                                                      n))]
+    diff = interval_frame(doc, "diff")
+    if diff.height:
+        figures.append(Figure("differences", DECISION, "Paired differences: on each seed "
+                              f"a policy minus {doc['reference']} on the same arrivals, "
+                              "queries and draws, which removes most seed-to-seed noise.",
+                              difference_chart(diff, policies, doc["reference"], n)))
     return figures
 
 
@@ -261,20 +286,34 @@ def report_doc(inputs: ReportInputs, figures: Sequence[Figure]) -> ReportDoc:
         stamp += f" · {len(inputs.fits)} utility fit(s)"
     blocks: list[tuple[str, str]] = []
     appendix: list[tuple[str, str]] = []
+    doc = inputs.comparisons[0].doc if inputs.comparisons else None
+    if doc is not None:
+        blocks.append((DECISION, first_screen_html(doc)))
+        stamp = (f"clearsim {html.escape(__version__)} · {len(doc['policies'])} policies x "
+                 f"{len(doc['seeds'])} seed(s) · reference {html.escape(doc['reference'])}")
     if runs:
-        blocks.append((RUNS, "<h3>Summary per policy</h3>" + _summary_html(runs)))
+        one = "" if doc is None else f" (seed {html.escape(', '.join(seeds))} only)"
+        blocks.append((RUNS, f"<h3>Summary per policy{one}</h3>" + _summary_html(runs)))
         streams = _streams_html(runs)
         if streams:
             blocks.append((RUNS, streams))
         blocks.append((RUNS, "<h3>Inputs</h3>" + _inputs_html(runs)))
-        details = [f"<details{' open' if i == 0 else ''}><summary>{html.escape(r.label)}: "
-                   f"{html.escape(str(r.path / 'scenario.resolved.yaml'))}</summary>"
-                   f"<pre>{html.escape(r.scenario_yaml)}</pre></details>"
-                   for i, r in enumerate(runs)]
-        appendix.append(("Resolved scenarios", "".join(details)))
+        if doc is not None:
+            appendix.append(("Resolved scenario", scenario_diff_html(
+                [(r.label, r.path, r.scenario_yaml) for r in runs])))
+        else:
+            details = [f"<details{' open' if i == 0 else ''}><summary>"
+                       f"{html.escape(r.label)}: "
+                       f"{html.escape(str(r.path / 'scenario.resolved.yaml'))}</summary>"
+                       f"<pre>{html.escape(r.scenario_yaml)}</pre></details>"
+                       for i, r in enumerate(runs)]
+            appendix.append(("Resolved scenarios", "".join(details)))
     if inputs.frontiers or inputs.stresses:
         blocks.append((SWEEPS, "<h3>Inputs</h3>" + _sweeps_html(inputs)))
-    title = f"clearsim report: {name}" if name else "clearsim report"
+    if doc is not None:
+        title = title_of(doc)
+    else:
+        title = f"clearsim report: {name}" if name else "clearsim report"
     return ReportDoc(title=title, stamp=stamp, blocks=blocks, figures=list(figures),
                      appendix=appendix)
 
@@ -287,7 +326,7 @@ def build_report(paths: Sequence[str | Path], out: str | Path, png: bool = True)
     """
     start = time.perf_counter()
     inputs = load_inputs(paths)
-    figures = run_figures(inputs.runs) + sweep_figures(
+    figures = comparison_figures(inputs.comparisons) + run_figures(inputs.runs) + sweep_figures(
         inputs.frontiers, inputs.stresses, [r.summary.get("policy", r.label) for r in inputs.runs])
     figures += store_figures(inputs.stores) + fit_figures(inputs.fits)
     written = write_report(report_doc(inputs, figures), Path(out), png=png)

@@ -66,7 +66,7 @@ def over_time_chart(outcomes: pl.DataFrame, lam: pl.DataFrame, gpu: pl.DataFrame
     if latency.height:  # none when no query completed
         panels.append(alt.Chart(latency).mark_line(strokeWidth=1.8).encode(
             x=_time_x(n_panels == 3),
-            y=alt.Y("latency:Q", title="Latency of completed (s)"),
+            y=alt.Y("latency:Q", title="Latency of answered (s)"),
             color=policy_color(policies),
             strokeDash=alt.StrokeDash("quantile:N", title="Latency quantile",
                                       sort=["p50", "p95"]),
@@ -81,7 +81,9 @@ def over_time_chart(outcomes: pl.DataFrame, lam: pl.DataFrame, gpu: pl.DataFrame
     if lam.height:
         panels.append(_panel(lam, "lambda", "λ* (utility / token, log)", policies,
                              fmt=".4g", last=True, log=True))
-    chart = alt.vconcat(*panels, spacing=14).resolve_scale(x="shared")
+    # the quantile legend sits beside the latency panel it explains, not atop the stack
+    chart = alt.vconcat(*panels, spacing=14).resolve_scale(x="shared").resolve_legend(
+        strokeDash="independent")
     return finish(chart, "Over time",
                   f"Arrivals grouped in {window_s:g} s windows; λ* is the allocator's mean "
                   "shadow price per window (shadow-price policies only; windows with "

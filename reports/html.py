@@ -44,6 +44,9 @@ figure { margin: 20px 0 28px; } figcaption { color: #444; font-size: 13px;
 pre { background: #f7f7f7; border: 1px solid #ddd; padding: 8px; font-size: 12px;
       overflow-x: auto; max-height: 480px; }
 details { margin: 6px 0; } summary { cursor: pointer; }
+.scenario { font-size: 15px; max-width: 1000px; line-height: 1.4; }
+.headlines li { margin: 3px 0; font-size: 15px; } .ci { color: #666; font-size: 12px; }
+.note { color: #444; font-size: 13px; max-width: 1000px; } .warn { color: #a00; }
 """
 
 # Runs before the bundle so that errors raised while it loads are recorded too.

@@ -8,7 +8,8 @@ The kind of an input is decided by its files, never by its name:
 - a *frontier output* is a Parquet file with the ``clearsim frontier --out`` columns;
 - a *utility-fit output* is a Parquet file with the ``clearsim pool fit --out`` columns;
 - a directory holding none of these but whose subdirectories are runs (the output of
-  ``clearsim compare``) stands for all of those runs.
+  ``clearsim compare``) stands for all of those runs; its ``comparison.json`` (the
+  replicated statistics, docs/comparison.md), when present, is read as well.
 
 Anything else raises :class:`~simulator.errors.UserError` with a one-line message that
 names the path and what is missing. Only the columns the report needs are read.
@@ -26,7 +27,7 @@ import polars as pl
 
 from simulator.errors import UserError
 
-__all__ = ["RUN_FILES", "FitData", "FrontierData", "ReportInputs", "RunData", "StressData",
+__all__ = ["RUN_FILES", "ComparisonData", "FitData", "FrontierData", "ReportInputs", "RunData", "StressData",
            "SweepStoreData",
            "load_inputs", "load_run"]
 
@@ -100,6 +101,14 @@ class SweepStoreData:
     frame: pl.DataFrame
 
 
+@dataclass(frozen=True)
+class ComparisonData:
+    """A ``comparison.json`` written by ``clearsim compare`` (the parsed document)."""
+
+    path: Path
+    doc: dict[str, Any]
+
+
 @dataclass
 class ReportInputs:
     """Everything one report shows, grouped by kind, in command-line order."""
@@ -109,6 +118,7 @@ class ReportInputs:
     stresses: list[StressData] = field(default_factory=list)
     stores: list[SweepStoreData] = field(default_factory=list)
     fits: list[FitData] = field(default_factory=list)
+    comparisons: list[ComparisonData] = field(default_factory=list)
 
 
 def _read_parquet(path: Path, columns: Sequence[str]) -> pl.DataFrame:
@@ -201,6 +211,23 @@ def _collect(path: Path, inputs: ReportInputs, run_dirs: list[Path]) -> None:
         raise UserError(f"{path}: not a run directory (no {', '.join(RUN_FILES)}), "
                         "nor a stress-noise output, nor a folder of runs")
     run_dirs.extend(subruns)
+    if (path / "comparison.json").is_file():
+        inputs.comparisons.append(_load_comparison(path / "comparison.json"))
+
+
+def _load_comparison(path: Path) -> ComparisonData:
+    """Read a ``comparison.json``; a broken file or another format is a UserError."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != "clearsim-comparison":
+        raise UserError(f"{path}: not a clearsim comparison (format "
+                        "'clearsim-comparison' expected)")
+    if doc.get("schema_version") != 1:
+        raise UserError(f"{path}: schema_version {doc.get('schema_version')!r}; this "
+                        "clearsim reads version 1 (rerun the compare)")
+    return ComparisonData(path, doc)
 
 
 def load_inputs(paths: Sequence[str | Path]) -> ReportInputs:

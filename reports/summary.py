@@ -34,10 +34,10 @@ COLUMNS = (
     Column("accuracy", "Accuracy", "{:.3f}"),
     Column("tokens_per_query", "Tokens / query", "{:,.0f}"),
     Column("abandonment_rate", "Abandonment", "{:.1%}"),
-    Column("latency_p50", "Latency p50 (s)", "{:.2f}"),
-    Column("latency_p95", "Latency p95 (s)", "{:.2f}"),
-    Column("latency_p99", "Latency p99 (s)", "{:.2f}"),
-    Column("goodput_per_1k_tokens", "Goodput (correct / 1k tokens)", "{:.3f}"),
+    Column("latency_p50", "Latency p50, answered (s)", "{:.2f}"),
+    Column("latency_p95", "Latency p95, answered (s)", "{:.2f}"),
+    Column("latency_p99", "Latency p99, answered (s)", "{:.2f}"),
+    Column("goodput_per_1k_tokens", "Correct per 1k tokens", "{:.3f}"),
 )
 
 

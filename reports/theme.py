@@ -17,14 +17,18 @@ __all__ = ["HEIGHT", "OUTCOME_COLORS", "WIDTH", "finish", "policy_color", "polic
 
 WIDTH = 560
 HEIGHT = 200
-PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b",
-           "#9d755d", "#ff9da6", "#bab0ac", "#1f3a5f", "#7f4f00")
+# Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2002), then greys
+# and darker tones. No two related policies (clear, clear-calibrated) are a red/green
+# pair: clear is bluish green, clear-calibrated reddish purple.
+PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#555555", "#d55e00", "#56b4e9",
+           "#f0e442", "#000000", "#999999", "#1f3a5f", "#7f4f00")
 # The built-in policies keep one colour in every chart and every report.
-KNOWN_POLICY_COLORS = {"uniform": "#4c78a8", "tale": "#f58518", "clear": "#54a24b",
-                       "clear-calibrated": "#e45756", "oracle": "#72b7b2",
-                       "clear-heuristic": "#b279a2", "clear-cutoff": "#eeca3b"}
-OUTCOME_COLORS = {"correct": "#54a24b", "wrong": "#4c78a8", "abandoned": "#e45756",
-                  "expired": "#9d755d"}
+KNOWN_POLICY_COLORS = {"uniform": "#0072b2", "tale": "#e69f00", "clear": "#009e73",
+                       "clear-calibrated": "#cc79a7", "oracle": "#555555",
+                       "clear-heuristic": "#d55e00", "clear-cutoff": "#56b4e9"}
+OUTCOME_COLORS = {"correct": "#009e73", "wrong": "#0072b2", "abandoned": "#d55e00",
+                  "expired": "#999999"}
+UPPER_BOUND_SUFFIX = " (upper bound)"
 
 C = TypeVar("C", bound=alt.TopLevelMixin)
 
@@ -33,7 +37,7 @@ def policy_colors(policies: Sequence[str]) -> list[str]:
     """One distinct colour per policy: a built-in policy's own, else the next free one."""
     used: list[str] = []
     for name in dict.fromkeys(policies):
-        color = KNOWN_POLICY_COLORS.get(name)
+        color = KNOWN_POLICY_COLORS.get(name.removesuffix(UPPER_BOUND_SUFFIX))
         if color is None or color in used:
             free = [c for c in PALETTE if c not in used]
             color = free[0] if free else PALETTE[len(used) % len(PALETTE)]

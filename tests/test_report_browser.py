@@ -32,9 +32,9 @@ allocator: {policy: clear, budget_rate: 1500}
 duration: 60
 seed: 3
 """
-# over time, allocation, by tier, by benchmark, latency CDF, Pareto, phase, noise,
-# noise paired to clear
-EXPECTED_CHARTS = 9
+# intervals, paired differences (the compare's comparison.json), over time, allocation,
+# by tier, by benchmark, latency CDF, Pareto, phase, noise, noise paired to clear
+EXPECTED_CHARTS = 11
 
 
 def _chromium() -> str:
@@ -117,6 +117,35 @@ def test_every_chart_renders_offline_without_console_output(report: Path,
     assert all(n == 1 for n in marks.values()), marks
     console = [ln for ln in proc.stderr.splitlines() if ":CONSOLE" in ln]
     assert console == [], console
+
+
+def test_first_screen_says_what_was_simulated_and_which_policy_wins(
+        report: Path, tmp_path: Path) -> None:
+    proc = _browse(tmp_path / "profile", report.as_uri(), "--dump-dom")
+    dom = proc.stdout
+    scenario = re.search(r'<p class="scenario">(.*?)</p>', dom)
+    assert scenario is not None
+    assert scenario.group(1).startswith("browser-test: Poisson arrivals at 4 queries/s for "
+                                        "60 s")
+    assert "a budget of 1500 tokens/s (about 375 tokens per query)" in scenario.group(1)
+    assert "embedded synthetic pool" in scenario.group(1)
+    assert "5 seeds (3-7), common random numbers" in scenario.group(1)
+    heads = re.findall(r"<li>(.*?)</li>", re.search(
+        r'<ul class="headlines">(.*?)</ul>', dom, re.S).group(1))  # type: ignore[union-attr]
+    assert heads[0].startswith("uniform: the reference; accuracy ")
+    assert re.match(r"clear: [0-9.]+x uniform's accuracy \(95% CI [0-9.]+x to [0-9.]+x",
+                    heads[1]), heads[1]
+    table = re.search(r'<table class="intervals">(.*?)</table>', dom, re.S)
+    assert table is not None
+    assert "Accuracy (correct / arrivals)" in table.group(1)
+    assert "Time to outcome p95, all arrivals (s)" in table.group(1)
+    assert "Latency p95, answered queries (s)" in table.group(1)
+    assert "Correct per 1k tokens" in table.group(1) and "Goodput" not in table.group(1)
+    assert table.group(1).count("mean [95% CI]") >= 6
+    assert re.search(r"<td>0\.\d{3} <span class=\"ci\">\[0\.\d{3}, 0\.\d{3}\]</span></td>",
+                     table.group(1))
+    # the first screen comes before the per-run charts
+    assert dom.index('class="scenario"') < dom.index('data-name="over-time"')
 
 
 def test_screenshot(report: Path, tmp_path: Path) -> None:

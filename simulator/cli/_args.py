@@ -239,3 +239,25 @@ def add_batch_options(p: argparse.ArgumentParser, budgets: str, policies: str) -
     p.add_argument("--max-memory", type=positive_float, default=4.0, metavar="GB",
                    help="refuse a batch whose estimated memory exceeds this (about 1 kB "
                    "per query at 8 rollouts); default: %(default)s")
+
+
+def add_training_flag(p: argparse.ArgumentParser) -> None:
+    """``--include-training-queries`` (run, compare)."""
+    p.add_argument("--include-training-queries", action="store_true",
+                   help="with predictor.kind learned: let arrivals draw the queries the "
+                   "model was trained on too (optimistic; by default only its held-out "
+                   "queries are drawn)")
+
+
+def training_overrides(args: argparse.Namespace, scenario: Any) -> list[str]:
+    """The ``--set`` that ``--include-training-queries`` stands for (empty without it).
+
+    Raises:
+        UserError: the flag with a predictor that has no training split.
+    """
+    if not getattr(args, "include_training_queries", False):
+        return []
+    if scenario.predictor.kind != "learned":
+        raise UserError("--include-training-queries: only for predictor.kind learned "
+                        f"(this scenario's is {scenario.predictor.kind!r})")
+    return ["predictor.params.include_training=true"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -15,9 +16,14 @@ examples:
       --param arrivals.rate --lo 2 --hi 40
   clearsim capacity scenarios/balanced.yaml --slo "accuracy>=0.45" \\
       --param allocator.budget_rate --lo 100 --hi 20000 --direction min
+  clearsim capacity scenarios/balanced.yaml --slo "accuracy>=0.5,latency_p95<=15" \\
+      --param allocator.budget_rate --lo 200 --hi 8000 --direction min
 
-Each probe is one simulation of the scenario with PARAM set, all with the scenario's
-seed (common random numbers). Feasibility is assumed monotone in PARAM. SLO metrics are
+Each probe simulates the scenario with PARAM set on --seeds seeds (the scenario's seed
+and the next ones: common random numbers across probes) and passes when the
+conservative end of each metric's 95% interval meets its SLO. A coarse --grid scan
+comes first, so SLOs that pass only on an interval (accuracy and latency both rise
+with the budget) are found; the edges of each passing interval are then bisected. SLO metrics are
 the keys of the run's summary.json (latency in s, rates per arrival). With a fixed
 budget_rate, a lower arrival rate means more tokens per query and so longer answers:
 latency can rise as the rate falls, so pick --lo where the SLOs hold.
@@ -29,9 +35,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "capacity", help="bisect a scenario parameter for the highest arrival rate (or "
         "lowest budget) that meets the SLOs",
-        description="Search PARAM in [--lo, --hi] by bisection for the highest value "
-        "(direction max, e.g. arrivals.rate) or the lowest (direction min, e.g. "
-        "allocator.budget_rate) whose run meets every SLO; prints each probe.",
+        description="Search PARAM in [--lo, --hi] for the highest value (direction max, "
+        "e.g. arrivals.rate) or the lowest (direction min, e.g. allocator.budget_rate) "
+        "whose runs meet every SLO: a coarse grid scan, then bisection of the edges of "
+        "every passing interval; prints each probe and the passing interval(s).",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", metavar="SCENARIO.yaml", help="base scenario file")
     p.add_argument("--slo", required=True, metavar="'METRIC<=X,METRIC>=Y'",
@@ -43,7 +50,13 @@ def register(sub: Any) -> None:
     p.add_argument("--hi", type=finite, help="upper end (default: the scenario's value * 10)")
     p.add_argument("--tol", type=finite, help="stop when the bracket is this narrow "
                    "(default: (hi - lo) / 256)")
-    p.add_argument("--max-probes", type=positive_int, default=20,
+    p.add_argument("--grid", type=int, default=9, metavar="N",
+                   help="probe N points of the range first (geometric when it spans 10x "
+                   "or more); 0: plain bisection assuming monotone feasibility; "
+                   "default: %(default)s")
+    p.add_argument("--seeds", type=positive_int, default=3,
+                   help="replications per probe; default: %(default)s")
+    p.add_argument("--max-probes", type=positive_int, default=24,
                    help="at most this many simulations; default: %(default)s")
     p.add_argument("--direction", choices=("auto", "max", "min"), default="auto",
                    help="max: highest passing value; min: lowest; auto: from the two end "
@@ -72,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
                and float(hi).is_integer())
     pool = resolve_pool(scenario.pool.source, seed=scenario.pool.seed)
     names = [s.metric for s in slos]
+    tol = args.tol if args.tol is not None else (hi - lo) / 256.0
+    digits = max(0, math.ceil(-math.log10(tol))) if tol > 0 and not integer else 0
+
+    def _val(v: float) -> str:
+        return f"{v:.{digits}f}"
 
     def show(p: Any) -> None:
         if args.json:
@@ -82,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(f"{head}  result\n{'-' * (len(head) + 8)}\n")
         cells = "  ".join(f"{_fmt(p.metrics.get(n)):>{max(12, len(n))}}" for n in names)
         verdict = "pass" if p.passed else "miss " + ", ".join(p.missed)
-        sys.stdout.write(f"{len(res_probes) + 1:>5}  {p.value:>14.6g}  {cells}  {verdict}\n")
+        sys.stdout.write(f"{len(res_probes) + 1:>5}  {_val(p.value):>14}  {cells}  "
+                         f"{verdict}\n")
         res_probes.append(p)
         sys.stdout.flush()
 
@@ -90,23 +109,35 @@ def run(args: argparse.Namespace) -> int:
     res = capacity_search(scenario, args.param, slos, lo, hi,
                           lambda s: simulate(s, pool=pool).summary, tol=args.tol,
                           max_probes=args.max_probes, direction=args.direction,
-                          integer=integer, report=show)
+                          integer=integer, report=show, grid=args.grid, seeds=args.seeds)
     what = "highest" if res.direction == "max" else "lowest"
     slo_text = ", ".join(str(s) for s in slos)
+    spans = ", ".join(f"[{_val(a)}, {_val(b)}]" for a, b in res.intervals)
     if res.answer is None:
         line = (f"no value of {args.param} in [{lo:g}, {hi:g}] meets {slo_text} "
                 f"(direction {res.direction})")
+        held = []
+        for slo in slos:
+            ok = [p.value for p in res.probes if str(slo) not in p.missed]
+            held.append(f"{slo} held at {_val(min(ok))}-{_val(max(ok))}" if ok
+                        else f"{slo} never held")
+        line += "\nprobed alone: " + "; ".join(held)
     elif res.at_bound:
-        line = (f"{args.param} = {res.answer:g} meets {slo_text} at the end of the range; "
+        line = (f"{args.param} = {_val(res.answer)} meets {slo_text} at the end of the range; "
                 f"the {what} passing value may lie beyond it (widen --lo/--hi)")
     else:
         assert res.bracket is not None
-        line = (f"{args.param} = {res.answer:g}: the {what} value meeting {slo_text} "
-                f"(edge between {min(res.bracket):g} and {max(res.bracket):g}, "
+        line = (f"{args.param} = {_val(res.answer)}: the {what} value meeting {slo_text} "
+                f"(edge between {_val(min(res.bracket))} and {_val(max(res.bracket))}, "
                 f"{len(res.probes)} probes)")
+    if len(res.intervals) > 1 or (res.intervals and res.answer is not None
+                                  and not res.at_bound):
+        line = (f"passing interval(s) of {args.param}: {spans} (seeds: {args.seeds})\n"
+                + line)
     if args.json:
         json.dump({"param": res.param, "direction": res.direction, "answer": res.answer,
-                   "bracket": res.bracket, "at_bound": res.at_bound, "slos": [str(s) for s in slos],
+                   "bracket": res.bracket, "at_bound": res.at_bound,
+                   "intervals": res.intervals, "seeds": args.seeds, "slos": [str(s) for s in slos],
                    "probes": [{"value": p.value, "passed": p.passed, "missed": p.missed,
                                "metrics": p.metrics} for p in res.probes]},
                   sys.stdout, indent=1)

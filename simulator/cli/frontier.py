@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from predictors.base import make_predictor
+from predictors.base import drawn_pool, make_predictor
 from simulator.atomic import atomic_write_parquet
 from simulator.cli._args import (
     add_batch_options,
@@ -49,7 +49,10 @@ def register(sub: Any) -> None:
                    "--predictor learned)")
     p.add_argument("--held-out", action="store_true",
                    help="with --predictor learned: sample only queries the model was not "
-                   "trained on")
+                   "trained on (the default now; kept for old command lines)")
+    p.add_argument("--include-training-queries", action="store_true",
+                   help="with --predictor learned: sample the queries the model was "
+                   "trained on too (optimistic: its predictions there are too good)")
     p.add_argument("--seed", type=seed, default=0, help="run seed; default: %(default)s")
     p.add_argument("--json", action="store_true",
                    help="print a JSON list of rows instead of a table")
@@ -71,13 +74,18 @@ def run(args: argparse.Namespace) -> int:
     predictor = make_predictor(args.predictor, **params)
     pool = resolve_pool(args.pool)
     check_batch_memory(pool, args.n, args.max_memory)
-    if args.held_out:
-        held_out = getattr(predictor, "held_out", None)
-        if held_out is None:
-            raise UserError(f"--held-out needs a trained predictor (learned), not "
-                            f"{args.predictor!r}")
-        pool = held_out(pool)
-        if args.n > len(pool):
+    held_out = getattr(predictor, "held_out", None)
+    if held_out is None and (args.held_out or args.include_training_queries):
+        flag = "--held-out" if args.held_out else "--include-training-queries"
+        raise UserError(f"{flag} needs a trained predictor (learned), not "
+                        f"{args.predictor!r}")
+    if args.include_training_queries:
+        predictor.include_training = True  # type: ignore[attr-defined]
+    if held_out is not None:
+        pool, drawn = drawn_pool(pool, predictor)
+        print(f"clearsim frontier: drawing {drawn['queries_drawn']} queries "
+              f"({len(pool)} of {drawn['pool_queries']})", file=sys.stderr)
+    if held_out is not None and drawn["queries_drawn"] == "held-out" and args.n > len(pool):
             print(f"clearsim frontier: note: {len(pool)} held-out queries; each batch of "
                   f"--n {args.n} samples them with repeats (pass --n {len(pool)} or less "
                   "for distinct queries)", file=sys.stderr)

@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulator.cli._args import fmt_metric
+from simulator.cli._args import add_training_flag, fmt_metric, positive_int, training_overrides
 
 EXAMPLE = """\
 examples:
   clearsim run scenarios/balanced.yaml
   clearsim run scenarios/balanced.yaml --out out/bal-uniform --set allocator.policy=uniform
   clearsim run scenarios/burst.yaml --set allocator.budget_rate=unlimited --force
+  clearsim run scenarios/balanced.yaml --seeds 5 --out out/bal5   # mean and 95% interval
 
 outputs (in --out DIR):
   queries.parquet         one row per arrival: cap, tokens, outcome, latency, ...
@@ -22,6 +23,8 @@ outputs (in --out DIR):
   gpu.parquet             time-weighted GPU occupancy per window
   scenario.resolved.yaml  the scenario with every default filled in
   summary.json            accuracy, abandonment, tokens/query, latency p50/p95/p99, ...
+with --seeds N > 1, DIR holds the layout of 'clearsim compare' for the one policy:
+  <policy>/ and seeds/<seed>/<policy>/ run folders, comparison.json, comparison.csv
 """
 
 
@@ -37,8 +40,11 @@ def register(sub: Any) -> None:
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", metavar="SCENARIO.yaml", help="scenario file "
                    "(see 'clearsim schema' and the files in scenarios/)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: the scenario's "
-                   "output.dir, else out/<scenario file name>)")
+    p.add_argument("-o", "--out", metavar="DIR", help="output folder (default: the "
+                   "scenario's output.dir, else out/<scenario file name>)")
+    p.add_argument("--seeds", type=positive_int, default=1,
+                   help="replications (the scenario's seed and the next N-1); with N > 1 "
+                   "prints each metric's mean and 95%% interval; default: %(default)s")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE", help="override a scenario field, repeatable; "
                    "VALUE is YAML, list items are indexed with [N] (e.g. --set "
@@ -47,6 +53,7 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace DIR if it exists and is not empty")
     p.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    add_training_flag(p)
     p.set_defaults(func=_run)
     s = sub.add_parser("schema", help="print the JSON Schema of scenario files",
                        description="Print the JSON Schema of scenario YAML files "
@@ -59,7 +66,11 @@ def _run(args: argparse.Namespace) -> int:
     from simulator.scenario.io import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
+    if extra := training_overrides(args, scenario):
+        scenario = load_scenario(args.scenario, [*args.overrides, *extra])
     out = Path(args.out or scenario.output.dir or Path("out") / Path(args.scenario).stem)
+    if args.seeds > 1:
+        return _replicated(args, scenario, out)
     result = run_to_dir(scenario, out, force=args.force, progress=True)
     s = result.summary
     for note in s.get("notes", []):
@@ -81,6 +92,36 @@ def _run(args: argparse.Namespace) -> int:
                 f"{fmt_metric(b['abandonment_rate'], '.3f')}, "
                 f"{fmt_metric(b['tokens_per_query'], '.0f')} tokens/query, latency p50 "
                 f"{fmt_metric(b['latency_p50'], '.2f', ' s')}\n")
+        if s.get("queries_drawn"):
+            sys.stdout.write(f"  queries drawn: {s['queries_drawn']} ("
+                             f"{s.get('held_out_queries', s.get('pool_queries'))} of "
+                             f"{s.get('pool_queries')} in the pool; the learned model's "
+                             "training split is in its file)\n")
+    return 0
+
+
+def _replicated(args: argparse.Namespace, scenario: Any, out: Path) -> int:
+    """``--seeds N``: the scenario's policy over N seeds; mean and 95% interval."""
+    from simulator.comparison import compare_to_dir
+
+    policy = scenario.allocator.policy
+    result = compare_to_dir(scenario, out, [policy], seeds=args.seeds, force=args.force,
+                            bar=True)
+    if args.json:
+        from simulator.comparison.outputs import comparison_dict
+
+        sys.stdout.write(json.dumps(comparison_dict(result), indent=1) + "\n")
+        return 0
+    sys.stdout.write(f"{out}: policy {policy}, {args.seeds} seeds "
+                     f"({result.seeds[0]}-{result.seeds[-1]}); mean [95% interval]\n")
+    for m in result.metrics:
+        row = result.row(policy, m.key)
+        if row is None or row.stats.mean is None:
+            continue
+        st = row.stats
+        ci = ("" if st.ci_low is None else
+              f" [{st.ci_low:{m.fmt}}, {st.ci_high:{m.fmt}}]")
+        sys.stdout.write(f"  {m.label}: {st.mean:{m.fmt}}{ci}\n")
     return 0
 
 

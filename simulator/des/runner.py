@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from predictors.base import make_predictor
+from predictors.base import drawn_pool, make_predictor
 from simulator.atomic import atomic_write_text, staged_dir
 from simulator.des.allocator import Allocator
 from simulator.des.bank import TokenBank
@@ -115,6 +115,7 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
         predictor = make_predictor(scenario.predictor.kind, **scenario.predictor.params)
     except UserError as exc:
         raise UserError(f"predictor.params: {exc}") from None
+    pool, drawn = drawn_pool(pool, predictor)
     a = scenario.allocator
     env = Engine(trace)
     view = PoolView.of(pool)
@@ -152,7 +153,8 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     if bar is not None:
         bar.close()
     info: dict[str, Any] = {"ticks": allocator.n_ticks,
-                            "mean_in_system": occupancy.total_area / end if end > 0 else 0.0}
+                            "mean_in_system": occupancy.total_area / end if end > 0 else 0.0,
+                            **drawn}
     if scenario.gpu.extended:
         info["preemptions"] = gpu.preemptions
     if source.notes:

@@ -1,10 +1,19 @@
 """Capacity search: bisect a scenario parameter for the edge of the SLO-feasible region.
 
 Like Vidur-Search for QPS: ``direction="max"`` finds the highest value (arrival rate)
-whose run meets every SLO, ``"min"`` the lowest (token budget rate). Feasibility is
-assumed monotone in the parameter. Every probe runs the same scenario seed, so probes
-differ only by the parameter (common random numbers). ``"auto"`` infers the direction
-from the two end probes.
+whose run meets every SLO, ``"min"`` the lowest (token budget rate). Every probe runs
+the same scenario seeds, so probes differ only by the parameter (common random
+numbers). ``"auto"`` infers the direction from the two end probes.
+
+Without a grid (``grid=0``) feasibility is assumed monotone and the range is bisected.
+With ``grid=N`` the two ends and N-2 interior points (geometric when the range spans a
+factor of 10 or more) are probed first; each maximal run of passing grid points is a
+passing interval whose edges are then bisected. SLOs that pull apart (accuracy rises
+with the budget, and so does the latency of long answers) pass on an interval only.
+
+With ``seeds > 1`` each probe runs the scenario's seed and the next ``seeds - 1`` and
+passes when the conservative end of each metric's 95% interval meets its SLO: the
+lower confidence bound for ``>=``, the upper one for ``<=``.
 """
 
 from __future__ import annotations
@@ -19,7 +28,8 @@ from simulator.sweep.grid import set_dotted
 from simulator.sweep.slo import Slo, check_names, failed_slos
 
 __all__ = ["CapacityResult", "Probe", "capacity_search", "current_value",
-           "default_bracket", "is_integer_field", "summary_metrics", "with_value"]
+           "default_bracket", "grid_values", "is_integer_field", "summary_metrics",
+           "with_value"]
 
 Direction = Literal["max", "min", "auto"]
 RunFn = Callable[[Scenario], Mapping[str, Any]]
@@ -46,6 +56,7 @@ class CapacityResult:
         bracket: (last passing, first failing) values around the edge, when both known.
         at_bound: the answer is an end of the range (the edge may lie beyond it).
         probes: every probe in the order run.
+        intervals: with a grid, each passing interval (lowest, highest passing value).
     """
 
     param: str
@@ -54,6 +65,52 @@ class CapacityResult:
     bracket: tuple[float, float] | None
     at_bound: bool
     probes: list[Probe] = field(default_factory=list)
+    intervals: list[tuple[float, float]] = field(default_factory=list)
+
+
+def grid_values(lo: float, hi: float, n: int, integer: bool = False) -> list[float]:
+    """``n`` points from ``lo`` to ``hi``: geometric when ``hi / lo >= 10``, else even."""
+    import numpy as np
+
+    pts = np.geomspace(lo, hi, n) if lo > 0 and hi / lo >= 10 else np.linspace(lo, hi, n)
+    values = [float(v) for v in pts]
+    values[0], values[-1] = lo, hi
+    if integer:
+        values = [float(int(round(v))) for v in values]
+    return list(dict.fromkeys(values))
+
+
+def _replicated(run: RunFn, seeds: int, slos: Sequence[Slo]
+                ) -> Callable[[Scenario], tuple[dict[str, Any], dict[str, Any]]]:
+    """A probe function: (mean metrics, conservative bounds the SLOs are checked on)."""
+    import numpy as np
+
+    from simulator.experiments.intervals import t_half_width
+
+    def go(scenario: Scenario) -> tuple[dict[str, Any], dict[str, Any]]:
+        if seeds <= 1:
+            m = dict(run(scenario))
+            return m, m
+        runs = [dict(run(scenario.model_copy(update={"seed": scenario.seed + k})))
+                for k in range(seeds)]
+        mean: dict[str, Any] = {}
+        for key, value in runs[0].items():
+            vals = [r.get(key) for r in runs]
+            nums = [v for v in vals if isinstance(v, int | float) and not isinstance(v, bool)]
+            mean[key] = float(np.mean(nums)) if len(nums) == len(vals) else (
+                None if isinstance(value, int | float) or value is None else value)
+        bound = dict(mean)
+        for slo in slos:
+            vals = [r.get(slo.metric) for r in runs]
+            if any(v is None for v in vals):
+                bound[slo.metric] = None
+                continue
+            x = np.array(vals, dtype=np.float64)
+            half = float(t_half_width(np.array(x.std(ddof=1)), np.array(x.size)))
+            bound[slo.metric] = x.mean() - half if slo.op in (">=", ">") else x.mean() + half
+        return mean, bound
+
+    return go
 
 
 def summary_metrics(scenario: Scenario, run: RunFn) -> list[str]:
@@ -114,7 +171,8 @@ def with_value(scenario: Scenario, param: str, value: float) -> Scenario:
 def capacity_search(scenario: Scenario, param: str, slos: Sequence[Slo], lo: float,
                     hi: float, run: RunFn, tol: float | None = None, max_probes: int = 20,
                     direction: Direction = "auto", integer: bool = False,
-                    report: Callable[[Probe], None] | None = None) -> CapacityResult:
+                    report: Callable[[Probe], None] | None = None, grid: int = 0,
+                    seeds: int = 1) -> CapacityResult:
     """Bisect ``param`` in [lo, hi] for the highest (``max``) or lowest (``min``) value
     meeting every SLO.
 
@@ -130,6 +188,10 @@ def capacity_search(scenario: Scenario, param: str, slos: Sequence[Slo], lo: flo
             pass, ``min`` for a parameter named like a budget, else ``max``).
         integer: probe whole numbers only (e.g. ``gpu.max_seqs``).
         report: called with each probe as it finishes.
+        grid: probe this many points first and bisect the edges of every passing
+            interval (0: plain bisection, monotone feasibility assumed).
+        seeds: replications per probe; SLOs are checked on the conservative end of
+            each metric's 95% interval (see the module docstring).
 
     Raises:
         UserError: a bad range, path or value, an SLO naming an unknown metric, or an
@@ -148,19 +210,26 @@ def capacity_search(scenario: Scenario, param: str, slos: Sequence[Slo], lo: flo
             with_value(scenario, param, int(value) if integer else value)
         except UserError as exc:
             raise UserError(f"{option} {value:g}: {exc}") from None
+    if grid and grid < 3:
+        raise UserError(f"--grid must be 0 (bisection only) or >= 3, got {grid}")
+    if seeds < 1:
+        raise UserError(f"--seeds must be >= 1, got {seeds}")
     check_names(slos, summary_metrics(scenario, run))
     out = CapacityResult(param, direction, None, None, False)
+    measure = _replicated(run, seeds, slos)
 
     def probe(value: float) -> bool:
         v = int(round(value)) if integer else value
-        metrics = dict(run(with_value(scenario, param, v)))
-        missed = [str(s) for s in failed_slos(slos, metrics)]
+        metrics, bounds = measure(with_value(scenario, param, v))
+        missed = [str(s) for s in failed_slos(slos, bounds)]
         p = Probe(float(v), metrics, not missed, missed)
         out.probes.append(p)
         if report is not None:
             report(p)
         return p.passed
 
+    if grid:
+        return _grid_search(out, probe, lo, hi, tol, max_probes, grid, integer, param)
     lo_ok, hi_ok = probe(lo), probe(hi)
     if direction == "auto":
         if lo_ok != hi_ok:
@@ -191,4 +260,100 @@ def capacity_search(scenario: Scenario, param: str, slos: Sequence[Slo], lo: flo
         else:
             bad = mid
     out.answer, out.bracket = good, (good, bad)
+    return out
+
+
+def _edge(probe: Callable[[float], bool], good: float, bad: float, tol: float,
+          budget: Callable[[], bool], integer: bool) -> float:
+    """Bisect between a passing ``good`` and a failing ``bad``; the last passing value."""
+    while abs(bad - good) > tol and budget():
+        mid = (good + bad) / 2.0
+        if integer:
+            mid = float(int(round(mid)))
+            if mid in (good, bad):
+                break
+        if probe(mid):
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+def _conflicts(out: CapacityResult, probe: Callable[[float], bool], tol: float,
+               max_probes: int, integer: bool) -> None:
+    """Where no grid point passes but neighbours miss disjoint SLOs (one fails from below,
+    the other from above), bisect the gap on which SLO fails: a narrow passing interval
+    between grid points is found (each SLO's feasibility assumed monotone)."""
+    if any(p.passed for p in out.probes):
+        return
+    by_value = {p.value: set(p.missed) for p in out.probes}
+    values = sorted(by_value)
+    for a, b in zip(values, values[1:], strict=False):
+        left, right = by_value[a], by_value[b]
+        if not left or not right or left & right:
+            continue
+        while abs(b - a) > tol and len(out.probes) < max_probes:
+            mid = (a + b) / 2.0
+            if integer:
+                mid = float(int(round(mid)))
+                if mid in (a, b):
+                    break
+            if probe(mid):
+                return
+            missed = set(out.probes[-1].missed)
+            if missed & left:
+                a = mid
+            elif missed & right:
+                b = mid
+            else:
+                break
+
+
+def _grid_search(out: CapacityResult, probe: Callable[[float], bool], lo: float, hi: float,
+                 tol: float, max_probes: int, grid: int, integer: bool,
+                 param: str) -> CapacityResult:
+    """Grid scan, then bisect both edges of every passing interval (module docstring)."""
+    points = grid_values(lo, hi, grid, integer)
+    passed = {lo: probe(lo), hi: probe(hi)}  # the ends first, as without a grid
+    for v in points[1:-1]:
+        if len(out.probes) >= max_probes:
+            break
+        passed[v] = probe(v)
+    if out.direction == "auto":
+        lo_ok, hi_ok = passed[lo], passed[hi]
+        out.direction = ("max" if lo_ok else "min") if lo_ok != hi_ok else (
+            "min" if "budget" in param else "max")
+    _conflicts(out, probe, tol, max_probes, integer)
+    passed = {p.value: p.passed for p in out.probes}
+    values = sorted(passed)
+    runs: list[list[float]] = []
+    for i, v in enumerate(values):
+        if passed[v]:
+            if i and passed[values[i - 1]]:
+                runs[-1].append(v)
+            else:
+                runs.append([v])
+
+    def budget() -> bool:
+        return len(out.probes) < max_probes
+
+    for run_ in runs:
+        first, last = run_[0], run_[-1]
+        i, j = values.index(first), values.index(last)
+        low = first if i == 0 else _edge(probe, first, values[i - 1], tol, budget, integer)
+        high = last if j == len(values) - 1 else _edge(probe, last, values[j + 1], tol,
+                                                       budget, integer)
+        out.intervals.append((low, high))
+    if not out.intervals:
+        return out
+    if out.direction == "min":
+        low = out.intervals[0][0]
+        out.answer, out.at_bound = low, low == lo
+        below = [p.value for p in out.probes if not p.passed and p.value < low]
+        out.bracket = (low, max(below)) if below else None
+    else:
+        high = out.intervals[-1][1]
+        out.answer, out.at_bound = high, high == hi
+        above = [p.value for p in out.probes if not p.passed and p.value > high]
+        out.bracket = (high, min(above)) if above else None
     return out

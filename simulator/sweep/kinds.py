@@ -159,11 +159,12 @@ class FrontierKind:
 
     def run(self, config: tuple[FrontierCell, int], pool: Pool) -> dict[str, Any]:
         """accuracy, tokens_per_query and abandonment_rate of one policy at one budget."""
-        from predictors.base import make_predictor
+        from predictors.base import drawn_pool, make_predictor
         from simulator.experiments.frontier import run_frontier
 
         cell, seed = config
         predictor = make_predictor(cell.predictor.kind, **cell.predictor.params)
+        pool = drawn_pool(pool, predictor)[0]  # a learned model's held-out queries only
         frame = run_frontier(pool, cell.stream, cell.n, [cell.mean_budget], [cell.policy],
                              predictor, seed=seed,
                              policy_params={cell.policy: cell.policy_params})
