@@ -24,8 +24,8 @@ from reports.compare import first_screen_html, interval_frame, scenario_diff_htm
 from reports.compare import title as title_of
 from reports.html import Figure, ReportDoc, write_report
 from reports.load import (
-    FitData,
     ComparisonData,
+    FitData,
     FrontierData,
     ReportInputs,
     RunData,

@@ -12,32 +12,54 @@ from typing import Any
 
 from simulator.pools.source import DEFAULT_POOL
 from simulator.scenario.models import Scenario
+from simulator.traffic.arrivals import ArrivalSpec
 
 __all__ = ["describe", "mean_arrival_rate", "scenario_facts"]
 
 
 def mean_arrival_rate(scenario: Scenario, measured: float | None = None) -> float | None:
     """Mean arrivals per second: the rate of a Poisson or gamma process, the
-    time-weighted mean of a piecewise schedule over the duration, else ``measured``
-    (arrivals / simulated time of a run; a trace has no nominal rate)."""
-    a = scenario.arrivals
+    time-weighted mean of a piecewise schedule over the duration, summed over the
+    streams of a several-stream scenario, else ``measured`` (arrivals / simulated time
+    of a run; a trace has no nominal rate)."""
+    specs = _arrival_specs(scenario)
+    rates = [_nominal_rate(a, scenario.duration) for a in specs]
+    if any(r is None for r in rates):
+        return measured
+    return float(sum(r for r in rates if r is not None))
+
+
+def _arrival_specs(scenario: Scenario) -> list[ArrivalSpec]:
+    if scenario.streams is not None:
+        return [s.arrivals for s in scenario.streams]
+    assert scenario.arrivals is not None  # the model requires arrivals or streams
+    return [scenario.arrivals]
+
+
+def _nominal_rate(a: ArrivalSpec, end: float | None) -> float | None:
     if a.kind in ("poisson", "gamma"):
         return float(a.rate)
     if a.kind == "piecewise":
-        end = scenario.duration
         pts = a.schedule
         if end is None:
-            return measured if measured is not None else float(pts[0].rate)
+            return float(pts[0].rate)
         total = 0.0
         for i, p in enumerate(pts):
             stop = min(pts[i + 1].time if i + 1 < len(pts) else end, end)
             total += max(0.0, stop - p.time) * p.rate
         return total / end
-    return measured
+    return None
 
 
 def _arrivals_text(scenario: Scenario) -> str:
-    a = scenario.arrivals
+    if scenario.streams is not None:
+        parts = [f"{s.name} ({_process_text(s.arrivals)})" for s in scenario.streams]
+        return f"{len(parts)} streams: " + "; ".join(parts)
+    assert scenario.arrivals is not None
+    return _process_text(scenario.arrivals)
+
+
+def _process_text(a: ArrivalSpec) -> str:
     if a.kind == "poisson":
         return f"Poisson arrivals at {a.rate:g} queries/s"
     if a.kind == "gamma":
