@@ -113,4 +113,5 @@ def test_shadow_price_runs_online() -> None:
     q = res.queries
     assert res.summary["policy"] == "shadow-price"
     assert q.height > 100 and (q["cap"] >= 0).all()
-    assert 0.0 < q["outcome"].eq("abandoned").mean() < 1.0
+    share = (q["outcome"] == "abandoned").to_numpy().mean()
+    assert 0.0 < share < 1.0
