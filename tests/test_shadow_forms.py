@@ -100,3 +100,18 @@ def test_every_form_keeps_the_invariants(params: dict[str, str], t: np.ndarray, 
     assert np.isfinite(a.caps).all() and (a.caps >= 0).all()
     assert a.caps.sum() <= budget * (1 + 1e-9) + 1e-6
     assert np.array_equal(a.caps, b.caps)
+
+
+def test_shadow_price_runs_online() -> None:
+    import simulator
+    from simulator.scenario.io import load_scenario
+
+    repo = __import__("pathlib").Path(__file__).resolve().parents[1]
+    sc = load_scenario(repo / "scenarios" / "balanced.yaml",
+                       ["duration=60", "allocator.policy=shadow-price"])
+    res = simulator.run(sc)
+    q = res.queries
+    assert res.summary["policy"] == "shadow-price"
+    assert q.height > 100 and (q["cap"] >= 0).all()
+    share = (q["outcome"] == "abandoned").to_numpy().mean()
+    assert 0.0 < share < 1.0
