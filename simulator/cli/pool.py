@@ -22,6 +22,10 @@ def register(sub: Any) -> None:
         description="A pool holds queries with K cached rollouts each (lengths in tokens "
         "and grades). 'import' builds a pool Parquet from real rollouts; 'inspect' prints "
         "its counts, accuracy and accuracy-at-budget curve.",
+        epilog="examples:\n  clearsim pool inspect                      # the embedded "
+        "synthetic pool\n  clearsim pool import rollouts.csv -o my.parquet\n"
+        "  clearsim pool inspect my.parquet",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cmds = p.add_subparsers(dest="pool_command", metavar="SUBCOMMAND",
                             parser_class=type(p))
@@ -37,13 +41,16 @@ def register(sub: Any) -> None:
         "accepted), a THIP generation.jsonl (one line per problem with lists), or a "
         "directory searched for generation.jsonl files. Rows with the same id, also "
         "across files, become the K rollouts of one query.",
-        epilog="example: clearsim pool import ../shared/data/rollouts/thip-qwen7b-rl/raw "
-        "-o thip.parquet",
+        epilog="examples:\n  clearsim pool import rollouts.csv -o my.parquet      # one row "
+        "per rollout\n  clearsim pool import runs/ --benchmark math500 -o m500.parquet"
+        "   # THIP generation.jsonl files",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     imp.add_argument("sources", nargs="+", metavar="SRC",
                      help="a file (.csv, .jsonl, .parquet) or a directory")
-    imp.add_argument("-o", "--output", required=True, metavar="POOL.parquet",
+    imp.add_argument("-o", "--out", dest="output", required=True, metavar="POOL.parquet",
                      help="the pool file to write (atomically)")
+    imp.add_argument("--output", dest="output", help=argparse.SUPPRESS)  # old spelling
     imp.add_argument("--benchmark", metavar="NAME",
                      help="benchmark name for every row (overrides the files)")
     imp.add_argument("--max-tokens", type=positive_int, metavar="N",
@@ -57,6 +64,9 @@ def register(sub: Any) -> None:
         description="Print per-benchmark counts, expected accuracy at the collection cap, "
         "solvable fraction, rollout length quantiles and the accuracy-at-budget curve "
         f"(mean A_i(t) for t = {', '.join(str(b) for b in BUDGETS)} tokens).",
+        epilog="examples:\n  clearsim pool inspect\n  clearsim pool inspect my.parquet "
+        "--json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ins.add_argument("pool", nargs="?", default="default", metavar="POOL",
                      help="a pool Parquet file or 'default' (the embedded synthetic "
