@@ -123,3 +123,23 @@ def test_run_with_seeds_prints_intervals(tmp_path: Path,
     assert "Accuracy (correct / arrivals): " in text and "[" in text
     assert "Time to outcome p95, all arrivals (s)" in text
     assert (out / "seeds" / "2" / "clear" / "summary.json").is_file()
+
+
+def test_report_title_names_the_users_pool_and_scenario_appears_once(
+        tmp_path: Path) -> None:
+    from reports.build import build_report
+    from simulator.pools.pool import save_pool
+    from simulator.pools.source import resolve_pool
+
+    pool = save_pool(resolve_pool("default"), tmp_path / "mine.parquet")
+    scenario = load_scenario(BALANCED, ["duration=30", f"pool={pool}"])
+    out = tmp_path / "cmp"
+    compare_to_dir(scenario, out, ["uniform", "clear"], seeds=2)
+    doc = json.loads((out / "comparison.json").read_text())
+    assert doc["scenario"]["pool_source"] == "file" and "mine.parquet" in doc["description"]
+    html = build_report([out], out / "report.html", png=False).html.read_text()
+    assert "<h1>clearsim comparison on mine.parquet</h1>" in html
+    assert "balanced" not in html.split("<h1>")[1].split("</h1>")[0]
+    # the resolved scenario once, then only what the other policy changes
+    assert html.count("budget_rate: 800") == 1
+    assert "<b>clear</b>: allocator.policy: clear" in html

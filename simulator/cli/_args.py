@@ -232,8 +232,11 @@ def add_batch_options(p: argparse.ArgumentParser, budgets: str, policies: str) -
                    help="queries in each batch; default: %(default)s")
     p.add_argument("--budgets", type=float_list, default=float_list(budgets),
                    help=f"mean budgets per query in tokens, comma-separated; default: {budgets}")
+    from simulator.policies import POLICIES
+
     p.add_argument("--policies", type=name_list, default=name_list(policies),
-                   help=f"comma-separated policies; default: {policies}")
+                   help=f"comma-separated policies, from: {', '.join(sorted(POLICIES))}; "
+                   f"default: {policies}")
     p.add_argument("--param", action="append", metavar="POLICY.PARAM=VALUE",
                    help="policy parameter, repeatable (e.g. clear.kappa=2)")
     p.add_argument("--max-memory", type=positive_float, default=4.0, metavar="GB",

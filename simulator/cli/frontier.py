@@ -40,8 +40,12 @@ def register(sub: Any) -> None:
         "1,1,0,2 --param clear.kappa=2'",
     )
     add_batch_options(p, "64,128,256,512,1024,2048", DEFAULT_POLICIES)
+    import predictors  # noqa: F401  (registers the built-ins)
+    from predictors.base import PREDICTORS
+
     p.add_argument("--predictor", default="noisy-oracle",
-                   help="threshold predictor kind; default: %(default)s")
+                   help=f"threshold predictor kind, one of: {', '.join(sorted(PREDICTORS))}; "
+                   "default: %(default)s")
     p.add_argument("--noise", type=finite, default=0.3,
                    help="sigma of the noisy-oracle log-normal noise; default: %(default)s")
     p.add_argument("--predictor-param", action="append", metavar="NAME=VALUE",
@@ -56,7 +60,7 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=seed, default=0, help="run seed; default: %(default)s")
     p.add_argument("--json", action="store_true",
                    help="print a JSON list of rows instead of a table")
-    p.add_argument("--out", metavar="FILE.parquet", help="also write the rows as Parquet")
+    p.add_argument("-o", "--out", metavar="FILE.parquet", help="also write the rows as Parquet")
     p.set_defaults(func=run)
 
 

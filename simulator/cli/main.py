@@ -43,6 +43,35 @@ def _trap_sigterm() -> Any:
     return signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """Wrap one-paragraph texts (descriptions) to the terminal; keep multi-line ones
+    (the examples in epilogs) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text.strip():
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+
+def _wrap_all(parser: argparse.ArgumentParser) -> None:
+    """Give ``parser`` and every subcommand's parser the :class:`Formatter`."""
+    parser.formatter_class = Formatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _wrap_all(child)
+
+
+EPILOG = """\
+examples:
+  clearsim run scenarios/balanced.yaml                # one policy over time
+  clearsim compare scenarios/balanced.yaml            # every policy, 5 seeds, a report
+  clearsim frontier                                   # accuracy vs budget, in batch
+  clearsim pool inspect                               # the embedded synthetic pool
+
+Run 'clearsim COMMAND --help' for a command's options and examples."""
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2) instead of usage dumps."""
 
@@ -57,7 +86,7 @@ def build_parser() -> Parser:
         prog="clearsim",
         description="Simulate how an LLM service spends a limited budget of reasoning "
         "tokens: CLEAR shadow-price allocation against baselines, in batch and over time.",
-        epilog="Run 'clearsim COMMAND --help' for a command's options.",
+        epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"clearsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
@@ -71,6 +100,7 @@ def build_parser() -> Parser:
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
+    _wrap_all(parser)
     return parser
 
 

@@ -63,6 +63,10 @@ def register(sub: Any) -> None:
         description="A pool holds queries with K cached rollouts each (lengths in tokens "
         "and grades). 'import' builds a pool Parquet from real rollouts; 'inspect' prints "
         "its counts, accuracy and accuracy-at-budget curve.",
+        epilog="examples:\n  clearsim pool inspect                      # the embedded "
+        "synthetic pool\n  clearsim pool import rollouts.csv -o my.parquet\n"
+        "  clearsim pool inspect my.parquet",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cmds = p.add_subparsers(dest="pool_command", metavar="SUBCOMMAND",
                             parser_class=type(p))
@@ -78,8 +82,9 @@ def register(sub: Any) -> None:
     imp.add_argument("sources", nargs="+", metavar="SRC",
                      help="a file (.csv, .jsonl, .parquet), a directory, or 'default' "
                      "(the embedded pool, e.g. to re-cap it)")
-    imp.add_argument("-o", "--output", required=True, metavar="POOL.parquet",
+    imp.add_argument("-o", "--out", dest="output", required=True, metavar="POOL.parquet",
                      help="the pool file to write (atomically)")
+    imp.add_argument("--output", dest="output", help=argparse.SUPPRESS)  # old spelling
     imp.add_argument("--format", default="auto", choices=FORMATS, dest="fmt",
                      help="reader; 'auto' sniffs each file and says what it chose on "
                      "stderr; default: %(default)s")
@@ -110,6 +115,9 @@ def register(sub: Any) -> None:
         description="Print per-benchmark counts, expected accuracy at the collection cap, "
         "solvable fraction, rollout length quantiles and the accuracy-at-budget curve "
         f"(mean A_i(t) for t = {', '.join(str(b) for b in BUDGETS)} tokens).",
+        epilog="examples:\n  clearsim pool inspect\n  clearsim pool inspect my.parquet "
+        "--json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ins.add_argument("pool", nargs="?", default="default", metavar="POOL",
                      help="a pool Parquet file or 'default' (the embedded synthetic "

@@ -44,10 +44,17 @@ def register(sub: Any) -> None:
     t = cmds.add_parser("train", help="train on a pool and save MODEL.pt",
                         description="Hold out a seeded share of queries, train on the "
                         "rest, validate on the held-out ones and save the model with its "
-                        "feature config and held-out figures.")
+                        "feature config and held-out figures. The model file records the "
+                        "split (the training query ids); simulations with the model draw "
+                        "only the held-out queries unless told otherwise.",
+                        epilog="examples:\n  clearsim predictor train --out default.pt"
+                        "          # the embedded pool\n  clearsim predictor train --pool "
+                        "my.parquet --out my.pt --epochs 50 --seed 1",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("--pool", default="default",
                    help="'default', 'default-greedy' or a pool Parquet file; default: %(default)s")
-    t.add_argument("--out", required=True, metavar="MODEL.pt", help="model file to write")
+    t.add_argument("-o", "--out", required=True, metavar="MODEL.pt",
+                   help="model file to write")
     t.add_argument("--epochs", type=positive_int, default=30, help="default: %(default)s")
     t.add_argument("--seed", type=seed, default=0, help="split and training seed; "
                    "default: %(default)s")
@@ -58,7 +65,11 @@ def register(sub: Any) -> None:
     e = cmds.add_parser("evaluate", help="held-out figures of MODEL.pt on a pool",
                         description="Evaluate on the pool's queries that were not used "
                         "for training (the held-out split of the training pool, or every "
-                        "query of another pool).")
+                        "query of another pool).",
+                        epilog="examples:\n  clearsim predictor evaluate --model default.pt"
+                        "\n  clearsim predictor evaluate --pool other.parquet --model "
+                        "default.pt --json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("--pool", default="default",
                    help="'default', 'default-greedy' or a pool Parquet file; default: %(default)s")
     e.add_argument("--model", required=True, metavar="MODEL.pt", help="model file to read")

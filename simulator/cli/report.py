@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     p.add_argument("inputs", nargs="+", metavar="RUN_DIR_OR_FILE",
                    help="run directory, folder of runs, frontier .parquet, stress-noise "
                    "output or sweep store")
-    p.add_argument("--out", default="report.html", metavar="FILE.html",
+    p.add_argument("-o", "--out", default="report.html", metavar="FILE.html",
                    help="the HTML file to write; PNGs go beside it; default: %(default)s")
     p.add_argument("--no-png", action="store_true", help="skip the PNG files")
     p.set_defaults(func=run)

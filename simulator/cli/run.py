@@ -48,7 +48,7 @@ def register(sub: Any) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE", help="override a scenario field, repeatable; "
                    "VALUE is YAML, list items are indexed with [N] (e.g. --set "
-                   "allocator.budget_rate=500 --set arrivals.schedule[1].rate=3); "
+                   "allocator.budget_rate=500 --set stream.schedule[1].mix=u-shaped); "
                    "relative paths are from the working directory")
     p.add_argument("--force", action="store_true",
                    help="replace DIR if it exists and is not empty")
@@ -57,7 +57,11 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_run)
     s = sub.add_parser("schema", help="print the JSON Schema of scenario files",
                        description="Print the JSON Schema of scenario YAML files "
-                       "(for editor completion and validation).")
+                       "(for editor completion and validation).",
+                       epilog="examples:\n  clearsim schema > scenario.schema.json\n"
+                       "  # VS Code (YAML extension): \"yaml.schemas\": "
+                       "{\"scenario.schema.json\": \"scenarios/*.yaml\"}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     s.set_defaults(func=_schema)
 
 

@@ -70,7 +70,7 @@ def register(sub: Any) -> None:
                    help="number of seeds (0..N-1); default: %(default)s")
     p.add_argument("--compare", metavar="A,B", type=name_list,
                    help="also print the paired per-seed difference A - B")
-    p.add_argument("--out", required=True, metavar="DIR",
+    p.add_argument("-o", "--out", required=True, metavar="DIR",
                    help="output directory (stress.parquet is written atomically)")
     p.add_argument("--force", action="store_true",
                    help="replace DIR/stress.parquet if it exists")
