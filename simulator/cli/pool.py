@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from simulator.cli._args import output_file, positive_int, seed
+from simulator.cli._args import name, output_file, positive_int, seed
 from simulator.pools.importer import import_pool
 from simulator.pools.pool import save_pool
 from simulator.pools.source import resolve_pool
@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
                      help="a file (.csv, .jsonl, .parquet) or a directory")
     imp.add_argument("-o", "--output", required=True, metavar="POOL.parquet",
                      help="the pool file to write (atomically)")
-    imp.add_argument("--benchmark", metavar="NAME",
+    imp.add_argument("--benchmark", metavar="NAME", type=name,
                      help="benchmark name for every row (overrides the files)")
     imp.add_argument("--max-tokens", type=positive_int, metavar="N",
                      help="collection cap L_max in tokens for rows without one; default: "
