@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from simulator.checks import number
+from simulator.checks import finite_problem, number
 from simulator.errors import UserError
 from simulator.scenario.yamlread import YamlRefused, load_yaml
 
@@ -103,10 +103,14 @@ def _yaml_value(text: str, where: str) -> Any:
     import yaml
 
     try:
-        return load_yaml(text)
+        value = load_yaml(text)
     except yaml.YAMLError as exc:
         detail = str(exc).splitlines()[0] if isinstance(exc, YamlRefused) else "not valid YAML"
         raise UserError(f"{where}: {detail} (got {text[:40]!r})") from None
+    problem = finite_problem(value)
+    if problem is not None:
+        raise UserError(f"{where}: {problem} (got {text[:40]!r})")
+    return value
 
 
 def key_values(items: list[str] | None, option: str) -> dict[str, Any]:
