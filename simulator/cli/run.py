@@ -15,7 +15,7 @@ examples:
   clearsim run scenarios/balanced.yaml
   clearsim run scenarios/balanced.yaml --out out/bal-uniform --set allocator.policy=uniform
   clearsim run scenarios/burst.yaml --set allocator.budget_rate=unlimited --force
-  clearsim run scenarios/balanced.yaml --set allocator.period=0.0001 \
+  clearsim run scenarios/balanced.yaml --set allocator.period=0.00005 \\
       --set limits.max_ticks=20000000     # a big run: raise its limit (docs/reliability.md)
 
 outputs (in --out DIR):
