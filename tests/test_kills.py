@@ -52,7 +52,7 @@ def _stress_complete(out: Path) -> None:
 def _pool_complete(out: Path) -> None:
     from simulator.pools.pool import load_pool
 
-    assert len(load_pool(out)) == 400
+    assert len(load_pool(out)) == 10_000
 
 
 def _model_complete(out: Path) -> None:
@@ -64,13 +64,17 @@ def _model_complete(out: Path) -> None:
 def _inputs(tmp: Path) -> dict[str, Path]:
     rows = 3200
     csv = tmp / "rollouts.csv"
+    big = tmp / "big.csv"
+    pl.DataFrame({"id": [f"q{i // 8}" for i in range(80_000)], "benchmark": ["toy"] * 80_000,
+                  "length": [1 + (i * 7919) % 4000 for i in range(80_000)],
+                  "correct": [i % 3 == 0 for i in range(80_000)]}).write_csv(big)
     pl.DataFrame({"id": [f"q{i // 8}" for i in range(rows)], "benchmark": ["toy"] * rows,
                   "length": [1 + (i * 7919) % 4000 for i in range(rows)],
                   "correct": [(i * 31) % 3 == 0 for i in range(rows)]}).write_csv(csv)
     pool = tmp / "pool.parquet"
     assert main(["pool", "import", str(csv), "-o", str(pool)]) == 0
     scenario = write_scenario(tmp, n_queries=1500)
-    return {"csv": csv, "pool": pool, "scenario": scenario}
+    return {"csv": csv, "big": big, "pool": pool, "scenario": scenario}
 
 
 # name -> (argv builder given inputs and the output path, output path name, check, latest
@@ -82,7 +86,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Path], Path], list[str]], str,
     "stress-noise": (lambda i, o: ["stress-noise", "--n", "300", "--seeds", "2", "--sigmas",
                                    "0,0.5", "--policies", "uniform,clear", "--out", str(o),
                                    "--force"], "stress", _stress_complete, 5.0),
-    "pool import": (lambda i, o: ["pool", "import", str(i["csv"]), "-o", str(o)],
+    "pool import": (lambda i, o: ["pool", "import", str(i["big"]), "-o", str(o)],
                     "pool.parquet", _pool_complete, 5.0),
     "predictor train": (lambda i, o: ["predictor", "train", "--pool", str(i["pool"]),
                                       "--out", str(o), "--epochs", "2"], "model.pt",
@@ -90,28 +94,51 @@ CASES: dict[str, tuple[Callable[[dict[str, Path], Path], list[str]], str,
 }
 
 
+def _kill_when_writing(proc: subprocess.Popen[bytes], outs: Path) -> bool:
+    """SIGKILL ``proc`` as soon as a temporary appears in ``outs`` (True), or let it end."""
+    while proc.poll() is None:
+        if _litter(outs):
+            proc.kill()
+            return True
+        time.sleep(0.001)
+    return False
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_kill_at_a_random_moment(tmp_path: Path, name: str) -> None:
-    build, leaf, complete, latest = CASES[name]
+    """Attempt 1 kills while the command writes (a temporary exists); further attempts
+    (``CLEARSIM_KILL_REPEAT``) kill at a moment drawn uniformly over an uninterrupted run."""
+    build, leaf, complete, _ = CASES[name]
     inputs = _inputs(tmp_path)
     outs = tmp_path / "outs"
     outs.mkdir()
     out = outs / leaf
     rng = random.Random(f"{SEED}-{name}")
+    span = 0.0
+    if REPEAT > 1:  # the length of an uninterrupted run, to draw kill moments over it
+        t0 = time.monotonic()
+        assert _start(build(inputs, outs / "reference")).wait() == 0
+        span = time.monotonic() - t0
     for attempt in range(REPEAT):
-        delay = rng.uniform(0.0, latest)
-        where = f"{name}, attempt {attempt + 1}/{REPEAT}, kill at {delay:.2f} s (seed {SEED})"
         proc = _start(build(inputs, out))
-        time.sleep(delay)
-        proc.kill()  # SIGKILL: no cleanup runs
+        if attempt == 0:
+            moment = "while writing" if _kill_when_writing(proc, outs) else "never (it ended)"
+        else:
+            delay = rng.uniform(0.0, 1.1 * span)
+            time.sleep(delay)
+            moment = f"at {delay:.2f} s of {span:.2f} s"
+            proc.kill()  # SIGKILL: no cleanup runs
         proc.wait()
-        if out.exists():  # absent or complete, never half-written
+        where = f"{name}, attempt {attempt + 1}/{REPEAT}, killed {moment} (seed {SEED})"
+        # Absent or complete, never half-written (stress-noise may leave its empty folder).
+        absent = not out.exists() or (name == "stress-noise"
+                                      and not (out / "stress.parquet").exists())
+        if not absent:
             try:
                 complete(out)
             except (AssertionError, OSError, pl.exceptions.PolarsError) as exc:
-                if not (name == "stress-noise" and not (out / "stress.parquet").exists()):
-                    raise AssertionError(f"{where}: incomplete output: {exc}") from exc
-        state = "complete" if out.exists() else "absent"
+                raise AssertionError(f"{where}: incomplete output: {exc}") from exc
+        state = "absent" if absent else "complete"
         print(f"KILL {where}: output {state}, {len(_litter(outs))} temporaries left by the kill")
         assert main(build(inputs, out)) == 0, where  # the rerun succeeds ...
         complete(out)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import yaml
-
-from simulator.checks import number
+from simulator.checks import finite_problem, number
 from simulator.errors import UserError
+from simulator.scenario.yamlread import YamlRefused, load_yaml
 
 
 def float_list(text: str) -> list[float]:
@@ -53,11 +52,22 @@ def fraction(text: str) -> float:
 
 
 def name_list(text: str) -> list[str]:
-    """argparse type: ``"a,b"`` -> ["a", "b"] (non-empty)."""
+    """argparse type: ``"a,b"`` -> ["a", "b"] (non-empty, each name once)."""
     names = [v.strip() for v in text.split(",") if v.strip()]
     if not names:
         raise argparse.ArgumentTypeError("expected a comma-separated list of names")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{', '.join(repr(n) for n in twice)} listed more "
+                                         f"than once in {text!r}; give each name once")
     return names
+
+
+def name(text: str) -> str:
+    """argparse type: a non-empty name (surrounding spaces removed)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a name, got an empty string")
+    return text.strip()
 
 
 def positive_int(text: str) -> int:
@@ -84,8 +94,23 @@ def policy_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
         if not sep or not dot or not policy or not name:
             raise UserError(f"--param {item!r}: expected POLICY.PARAM=VALUE, "
                             "e.g. clear.kappa=2")
-        out.setdefault(policy, {})[name] = yaml.safe_load(value)
+        out.setdefault(policy, {})[name] = _yaml_value(value, f"--param {key}")
     return out
+
+
+def _yaml_value(text: str, where: str) -> Any:
+    """``text`` read as a YAML value (strictly), or a one-line error naming ``where``."""
+    import yaml
+
+    try:
+        value = load_yaml(text)
+    except yaml.YAMLError as exc:
+        detail = str(exc).splitlines()[0] if isinstance(exc, YamlRefused) else "not valid YAML"
+        raise UserError(f"{where}: {detail} (got {text[:40]!r})") from None
+    problem = finite_problem(value)
+    if problem is not None:
+        raise UserError(f"{where}: {problem} (got {text[:40]!r})")
+    return value
 
 
 def key_values(items: list[str] | None, option: str) -> dict[str, Any]:
@@ -99,7 +124,7 @@ def key_values(items: list[str] | None, option: str) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"{option} {item!r}: expected NAME=VALUE, e.g. model=model.pt")
-        out[key.strip()] = yaml.safe_load(value)
+        out[key.strip()] = _yaml_value(value, f"{option} {key.strip()}")
     return out
 
 

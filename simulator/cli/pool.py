@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from simulator.cli._args import output_file, positive_int, seed
+from simulator.cli._args import name, output_file, positive_int, seed
 from simulator.pools.importer import FORMATS, import_pool
 from simulator.pools.pool import save_pool
 from simulator.pools.source import resolve_pool
@@ -100,7 +100,7 @@ def register(sub: Any) -> None:
     imp.add_argument("--metric", metavar="NAME",
                      help="lm-eval: the 0/1 metric that grades a response; default: the "
                      "first of exact_match, acc on the line")
-    imp.add_argument("--benchmark", metavar="NAME",
+    imp.add_argument("--benchmark", metavar="NAME", type=name,
                      help="benchmark of rows whose file names none (a benchmark column or "
                      "field wins); without either: 'unknown'")
     imp.add_argument("--max-tokens", type=positive_int, metavar="N",

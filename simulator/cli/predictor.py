@@ -93,10 +93,10 @@ def _print(metrics: dict[str, float], as_json: bool, header: str) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train, save and print the held-out figures."""
+    output_file(args.out, "--out", "model.pt")  # before torch loads
     from predictors.learned_model import save_model
     from predictors.learned_train import train
 
-    output_file(args.out, "--out", "model.pt")
     pool = resolve_pool(args.pool)
     model = train(pool, epochs=args.epochs, seed=args.seed, test_frac=args.test_frac)
     path = save_model(model, args.out)
@@ -107,6 +107,13 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Load a model and print its figures on the pool's unseen queries."""
+    from pathlib import Path
+
+    from simulator.errors import UserError
+
+    if not Path(args.model).is_file():  # before torch loads, so a typo fails at once
+        raise UserError(f"{args.model}: model file not found; create it with "
+                        "'clearsim predictor train --pool P --out MODEL.pt'")
     from predictors.learned_features import check_pool
     from predictors.learned_model import load_model
     from predictors.learned_train import evaluate

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from simulator.errors import UserError
+
 
 def register(sub: Any) -> None:
     """Add the ``report`` subcommand."""
@@ -37,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     from simulator.cli._args import output_file
 
     output_file(args.out, "--out", "report.html")
+    missing = [i for i in args.inputs if not Path(i).exists()]
+    if missing:  # before the progress line, so the error is the only line
+        raise UserError(f"{missing[0]}: no such file or directory; give a run folder, a "
+                        "folder of runs, a frontier .parquet, a stress output or a sweep store")
     sys.stderr.write(f"clearsim report: reading {len(args.inputs)} input(s)\n")
     built = build_report(args.inputs, Path(args.out), png=not args.no_png)
     size_mb = built.html.stat().st_size / 1e6

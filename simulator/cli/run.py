@@ -16,6 +16,8 @@ examples:
   clearsim run scenarios/balanced.yaml --out out/bal-uniform --set allocator.policy=uniform
   clearsim run scenarios/burst.yaml --set allocator.budget_rate=unlimited --force
   clearsim run scenarios/balanced.yaml --seeds 5 --out out/bal5   # mean and 95% interval
+  clearsim run scenarios/balanced.yaml --set allocator.period=0.00005 \\
+      --set limits.max_ticks=20000000     # a big run: raise its limit (docs/reliability.md)
 
 outputs (in --out DIR):
   queries.parquet         one row per arrival: cap, tokens, outcome, latency, ...

@@ -6,6 +6,7 @@
   lines are named; merge keys (``<<: *base``) may still be overridden;
 * nesting deeper than :data:`MAX_DEPTH` levels (PyYAML would die of a RecursionError),
   also when reached through aliases;
+* numbers such as ``1e-7`` are floats (YAML 1.2), not the strings PyYAML makes of them;
 * a document whose aliases (``&a`` / ``*a``) expand to more than :data:`MAX_NODES`
   values (an "alias bomb": a few lines that would take gigabytes once expanded), or that
   refers to itself.
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -64,6 +66,13 @@ class _Loader(yaml.SafeLoader):
                                   f"at line {first}); give each key once")
             seen[key] = _line(key_node)
         return super().construct_mapping(node, deep)
+
+
+# YAML 1.1 (PyYAML) reads ``1e-7`` and ``5e7`` (no dot) as strings; read them as floats,
+# as YAML 1.2 and every user does.
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
 
 
 def _children(node: Node) -> list[Node]:
