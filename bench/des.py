@@ -5,6 +5,13 @@ path as ``clearsim run``: query rows stream to Parquet chunks in a staged folder
 
     .venv/bin/python bench/des.py                 # 1e4, 1e5, 1e6 arrivals
     .venv/bin/python bench/des.py --sizes 1e4,1e5 # quick
+    .venv/bin/python bench/des.py --streams --sizes 1e6 [--baseline-repo ../main]
+
+``--streams`` runs, side by side at each size, the single-stream form, the same load
+as one entry of ``streams:`` and as four streams (a quarter of the rate each), and
+prints CPU seconds (``time.process_time``) and their ratios to the single-stream form
+(or to ``--baseline-repo``'s single-stream form: another checkout, e.g. main, run by
+the same script).
 
 The workload is the balanced stream on the default pool, Poisson arrivals at
 ``--rate`` queries/s, the clear policy ticking every second on a scarce budget of 200
@@ -25,16 +32,26 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def one(n: int, rate: float, policy: str) -> dict[str, float]:
-    """Run ``n`` arrivals in this process; wall time and peak RSS."""
-    sys.path.insert(0, str(REPO))
+def one(n: int, rate: float, policy: str, streams: int = 0,
+        repo: Path = REPO) -> dict[str, float]:
+    """Run ``n`` arrivals in this process; wall and CPU time and peak RSS.
+
+    ``streams`` 0 is the single-stream form; k >= 1 gives ``streams:`` with k entries
+    of rate / k each (the same total load).
+    """
+    sys.path.insert(0, str(repo))
     from simulator.des.runner import run_to_dir
     from simulator.pools.source import resolve_pool
     from simulator.scenario.io import parse_scenario
 
+    load: dict[str, object] = {"stream": "balanced",
+                               "arrivals": {"kind": "poisson", "rate": rate}}
+    if streams:
+        load = {"streams": [{"name": f"s{i}", "mix": "balanced",
+                             "arrivals": {"kind": "poisson", "rate": rate / streams}}
+                            for i in range(streams)]}
     sc = parse_scenario({
-        "pool": "default", "stream": "balanced",
-        "arrivals": {"kind": "poisson", "rate": rate},
+        "pool": "default", **load,
         "allocator": {"policy": policy, "period": 1.0, "budget_rate": 200.0 * rate,
                       "window": 10.0},
         "gpu": {"max_seqs": 1024, "s0": 0.01, "s1": 0.00001},
@@ -42,13 +59,35 @@ def one(n: int, rate: float, policy: str) -> dict[str, float]:
     })
     pool = resolve_pool("default")
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = run_to_dir(sc, Path(tmp) / "out", pool=pool)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {"arrivals": n, "wall_s": wall, "queries_per_wall_s": n / wall,
+    return {"arrivals": n, "wall_s": wall, "cpu_s": cpu, "queries_per_wall_s": n / wall,
             "peak_rss_mb": peak_mb, "accuracy": res.summary["accuracy"],
             "sim_seconds": res.summary["sim_seconds"]}
+
+
+def _sub(size: int, args: argparse.Namespace, streams: int = 0,
+         repo: Path = REPO) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--one", str(size), "--rate",
+                          str(args.rate), "--policy", args.policy, "--n-streams",
+                          str(streams), "--repo", str(repo)],
+                         check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def _streams_table(sizes: list[int], args: argparse.Namespace) -> None:
+    base_repo = Path(args.baseline_repo).resolve() if args.baseline_repo else None
+    print(f"{'arrivals':>10} {'base cpu s':>11} {'1 stream':>9} {'ratio':>6} "
+          f"{'4 streams':>10} {'ratio':>6}   (CPU s, process_time; base = "
+          f"{'single-stream form of ' + str(base_repo) if base_repo else 'single-stream form'})")
+    for size in sizes:
+        base = _sub(size, args, 0, base_repo or REPO)
+        one_s, four = _sub(size, args, 1), _sub(size, args, 4)
+        print(f"{size:>10,} {base['cpu_s']:>11.2f} {one_s['cpu_s']:>9.2f} "
+              f"{one_s['cpu_s'] / base['cpu_s']:>6.2f} {four['cpu_s']:>10.2f} "
+              f"{four['cpu_s'] / base['cpu_s']:>6.2f}", flush=True)
 
 
 def main() -> None:
@@ -59,19 +98,28 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=200.0,
                     help="arrival rate (queries/s); default: %(default)s")
     ap.add_argument("--policy", default="clear", help="policy; default: %(default)s")
+    ap.add_argument("--streams", action="store_true",
+                    help="compare one and four streams with the single-stream form")
+    ap.add_argument("--baseline-repo", metavar="DIR",
+                    help="with --streams: run the single-stream form from this checkout")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--n-streams", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--repo", default=str(REPO), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
-        print(json.dumps(one(args.one, args.rate, args.policy)))
+        print(json.dumps(one(args.one, args.rate, args.policy, args.n_streams,
+                             Path(args.repo))))
         return
-    print(f"{'arrivals':>10} {'wall s':>8} {'queries/wall-s':>15} {'peak RSS MB':>12}")
-    for size in (int(float(s)) for s in args.sizes.split(",")):
-        out = subprocess.run([sys.executable, __file__, "--one", str(size), "--rate",
-                              str(args.rate), "--policy", args.policy],
-                             check=True, capture_output=True, text=True).stdout
-        r = json.loads(out.strip().splitlines()[-1])
-        print(f"{r['arrivals']:>10,} {r['wall_s']:>8.2f} {r['queries_per_wall_s']:>15,.0f} "
-              f"{r['peak_rss_mb']:>12.0f}", flush=True)
+    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    if args.streams:
+        _streams_table(sizes, args)
+        return
+    print(f"{'arrivals':>10} {'wall s':>8} {'cpu s':>8} {'queries/wall-s':>15} "
+          f"{'peak RSS MB':>12}")
+    for size in sizes:
+        r = _sub(size, args)
+        print(f"{r['arrivals']:>10,} {r['wall_s']:>8.2f} {r['cpu_s']:>8.2f} "
+              f"{r['queries_per_wall_s']:>15,.0f} {r['peak_rss_mb']:>12.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -125,9 +125,15 @@ def test_pool_import_duplicate_ids_suggest_a_fix(tmp_path: Path,
     path = tmp_path / "two.csv"
     pl.DataFrame({"id": ["5", "5"], "benchmark": ["aime2025", "minerva_math"],
                   "length": [10, 20], "correct": [1, 0]}).write_csv(path)
-    _one_line_error(capsys, ["pool", "import", str(path), "-o", str(tmp_path / "p.parquet")],
-                    "id '5' appears under benchmarks aime2025, minerva_math",
-                    "prefix them (e.g. 'minerva_math/5')")
+    # issue 12: ids that collide across benchmarks are prefixed 'benchmark/id' with a
+    # note (they used to be refused with this suggestion)
+    out = tmp_path / "p.parquet"
+    assert main(["pool", "import", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "ids appear under several benchmarks (e.g. '5': aime2025, minerva_math)" in err
+    from simulator.pools.pool import load_pool
+
+    assert list(load_pool(out).ids) == ["aime2025/5", "minerva_math/5"]
 
 
 def test_sweep_typo_in_action(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

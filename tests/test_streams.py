@@ -144,3 +144,19 @@ def test_report_shows_streams(tmp_path: Path) -> None:
     run_to_dir(load_scenario(REPO / "scenarios" / "balanced.yaml", ["duration=30"]), single)
     assert "Summary per stream" not in "".join(b for _, b in
                                                report_doc(load_inputs([single]), []).blocks)
+
+
+def test_one_event_per_block_and_no_clock_run_on() -> None:
+    sc = parse_scenario({
+        "pool": "default", "allocator": {"budget_rate": 100.0},
+        "streams": [{"name": f"s{i}", "arrivals": {"kind": "poisson", "rate": 50.0}}
+                    for i in range(2)], "n_queries": 2000})
+    trace: list[tuple[str, float]] = []
+    res = run(sc, trace=trace)
+    blocks = [(name, t) for name, t in trace if name.startswith("stream ")]
+    assert blocks == [("stream s0 block", 0.0), ("stream s1 block", 0.0)]
+    # the streams' wakes at the end of their 65,536-arrival blocks (about 1,300 s) are
+    # dropped once n_queries is reached, so the run ends with its last query
+    assert res.summary["arrivals"] == 2000
+    last = float(res.queries["end_time"].to_numpy().max())
+    assert res.summary["sim_seconds"] == last < 100

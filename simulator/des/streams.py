@@ -15,7 +15,8 @@ with time <= t from all streams, orders them by (time, stream order) and numbers
 in that order into shared query blocks, which carry a ``stream`` column. Stream wakes
 have priority 1 (as GPU events), before the tick at the same instant (priority 2), so
 a block is in the buffer before any tick that could need it. ``n_queries`` counts all
-streams together; rows drawn past it are dropped.
+streams together; rows drawn past it are dropped, and the streams' pending wakes are
+removed from the event queue so they do not run the clock on.
 
 The single-stream form (``stream`` + ``arrivals``) still runs through
 :class:`QuerySource` with its own seed names, so its outputs are unchanged.
@@ -23,6 +24,7 @@ The single-stream form (``stream`` + ``arrivals``) still runs through
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Generator
 
 import numpy as np
@@ -79,6 +81,7 @@ class StreamFeed:
         self.threshold_sd = np.nan
         self.done = False
         self.drawn = 0
+        self.wake: Event | None = None
 
     @property
     def has_prompts(self) -> bool:
@@ -144,7 +147,10 @@ class StreamFeed:
     def process(self, env: Engine, merger: MultiSource) -> Generator[Event, None, None]:
         """Draw a block, sleep until its last arrival is due, repeat until exhausted."""
         while not merger.stopped and self.draw() and not self.done:
-            yield At(env, float(self.buf["time"][-1]), ARRIVAL)
+            env.log(f"stream {self.spec.name} block")
+            self.wake = At(env, float(self.buf["time"][-1]), ARRIVAL)
+            yield self.wake
+        self.wake = None
 
 
 class MultiSource:
@@ -179,8 +185,18 @@ class MultiSource:
 
     def start(self, env: Engine) -> None:
         """Start one process per stream (before the allocator's, so they draw first)."""
+        self._env = env
         for f in self.feeds:
             env.process(f.process(env, self))
+
+    def _stop(self) -> None:
+        """``n_queries`` reached: drop the streams' pending wakes, which would otherwise
+        run the clock on to the end of their last blocks."""
+        self.stopped = True
+        pending = {id(f.wake) for f in self.feeds if f.wake is not None}
+        queue = self._env._queue
+        queue[:] = [e for e in queue if id(e[3]) not in pending]
+        heapq.heapify(queue)
 
     def _exhausted(self) -> bool:
         return self.stopped or all(f.done and f.head() == np.inf for f in self.feeds)
@@ -206,7 +222,7 @@ class MultiSource:
         order = np.lexsort((code, rows["time"]))
         if self._left is not None and order.size >= self._left:
             order = order[:self._left]
-            self.stopped = True
+            self._stop()
         if self._left is not None:
             self._left -= order.size
         rows = {c: v[order] for c, v in rows.items()}

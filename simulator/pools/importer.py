@@ -238,7 +238,8 @@ def import_pool(sources: Sequence[str | Path], benchmark: str | None = None,
         count = Counter(kinds)
         if len(files) <= 3:
             for p, k in zip(files, kinds, strict=True):
-                opts.note(f"{p}: read as --format {k}")
+                opts.note(f"{p}: the embedded default pool" if str(p) == DEFAULT
+                          else f"{p}: read as --format {k}")
         else:
             opts.note("read " + ", ".join(f"{n} files as --format {k}"
                                           for k, n in count.items()))
