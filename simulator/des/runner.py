@@ -144,11 +144,8 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     ledger.flush(final=True)
     if bar is not None:
         bar.close()
-    info: dict[str, Any] = {"ticks": allocator.n_ticks,
-                            "mean_in_system": occupancy.total_area / end if end > 0 else 0.0}
-    if scenario.gpu.extended:
-        info["preemptions"] = gpu.preemptions
-    return end, info
+    return end, {"ticks": allocator.n_ticks, "mean_in_system": occupancy.total_area / end
+                 if end > 0 else 0.0}
 
 
 def _bar(scenario: Scenario) -> Any:
