@@ -5,11 +5,17 @@ they never touch a running simulation.
 
 Definitions (per run or per window of arrival time):
 
-* accuracy = correct / arrivals; abandonment_rate = abandoned / arrivals;
+* accuracy = correct / arrivals; abandonment_rate = abandoned / arrivals (likewise
+  expiry_rate, timed_out_rate: clients whose patience ran out);
 * tokens_per_query = generated tokens / arrivals;
 * latency percentiles and mean over *completed* queries (correct or wrong), from
   arrival to the last token, so they include the wait for the allocator tick;
+* time_to_outcome_p50/p95 over *all* arrivals, from arrival to their outcome
+  (answer, abandonment, expiry or time-out);
 * goodput_per_1k_tokens = correct answers per 1000 generated tokens;
+* with the serving columns (``GpuSpec.extended``): ttft_p50/p95 (s, queries with a first
+  token), tpot_p50/p95 (s/token, completed queries with >= 2 tokens) and preemptions
+  (total);
 * correct_within_slo_per_s = correct answers with latency <= SLO, per simulated second;
 * mean_prompt_tokens (runs whose trace gives prompt lengths) = their mean per arrival.
 
@@ -38,7 +44,7 @@ def _exact_mean(values: Sequence[float] | None) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
 
-def _aggs(slo: float | None, grouped: bool) -> list[pl.Expr]:
+def _aggs(slo: float | None, grouped: bool, serving: bool = False) -> list[pl.Expr]:
     """The metric expressions; ``mean_latency`` is the list of latencies (s) to average
     with :func:`_exact_mean` (per group when ``grouped``, else one imploded list)."""
     done = pl.col("outcome").is_in(["correct", "wrong"])
@@ -52,6 +58,7 @@ def _aggs(slo: float | None, grouped: bool) -> list[pl.Expr]:
         (correct / n).alias("accuracy"),
         ((pl.col("outcome") == "abandoned").sum() / n).alias("abandonment_rate"),
         ((pl.col("outcome") == "expired").sum() / n).alias("expiry_rate"),
+        ((pl.col("outcome") == "timed_out").sum() / n).alias("timed_out_rate"),
         (tokens / n).alias("tokens_per_query"),
         lat.quantile(0.5, "linear").alias("latency_p50"),
         lat.quantile(0.95, "linear").alias("latency_p95"),
@@ -59,7 +66,17 @@ def _aggs(slo: float | None, grouped: bool) -> list[pl.Expr]:
         (lat if grouped else lat.implode()).alias("mean_latency"),
         pl.when(tokens > 0).then(1000.0 * correct / tokens).otherwise(0.0)
         .alias("goodput_per_1k_tokens"),
+        pl.col("latency").quantile(0.5, "linear").alias("time_to_outcome_p50"),
+        pl.col("latency").quantile(0.95, "linear").alias("time_to_outcome_p95"),
     ]
+    if serving:
+        ttft = pl.col("ttft").filter(pl.col("ttft").is_not_nan())
+        tpot = pl.col("tpot").filter(pl.col("tpot").is_not_nan())
+        out += [ttft.quantile(0.5, "linear").alias("ttft_p50"),
+                ttft.quantile(0.95, "linear").alias("ttft_p95"),
+                tpot.quantile(0.5, "linear").alias("tpot_p50"),
+                tpot.quantile(0.95, "linear").alias("tpot_p95"),
+                pl.col("preemptions").sum().alias("preemptions")]
     if slo is not None:
         ok = ((pl.col("outcome") == "correct") & (pl.col("latency") <= slo)).sum()
         out.append(ok.alias("_correct_within_slo"))
@@ -75,8 +92,9 @@ def summarize(queries: Frame, sim_seconds: float, slo: float | None = None) -> d
         slo: latency SLO (s) for ``correct_within_slo_per_s``, or None.
     """
     lazy = queries.lazy()
-    aggs = _aggs(slo, grouped=False)
-    prompts = "prompt_tokens" in lazy.collect_schema().names()
+    names = lazy.collect_schema().names()
+    aggs = _aggs(slo, grouped=False, serving="ttft" in names)
+    prompts = "prompt_tokens" in names
     if prompts:  # trace runs: prompt lengths from the trace (whole tokens: exact sum)
         aggs.append(pl.col("prompt_tokens").sum().alias("mean_prompt_tokens"))
     row = lazy.select(aggs).collect().row(0, named=True)

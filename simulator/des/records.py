@@ -112,7 +112,7 @@ def block_frame(block: Block, ids: pl.Series, benchmarks: pl.Series,
     Abandoned and expired ones never start: queue_wait = latency, generation_time = 0.
     Blocks with trace prompt lengths add a ``prompt_tokens`` column, several-stream runs
     a ``stream`` column (the names in ``streams``).
-    ttft = first token - arrival (NaN when no token came); tpot = (end - first token) /
+    ttft = first token - arrival (NaN when no token came before the end); tpot = (end - first token) /
     (tokens - 1) for completed queries with >= 2 tokens, else NaN.
     """
     idx = block.pool_index
@@ -145,11 +145,15 @@ def block_frame(block: Block, ids: pl.Series, benchmarks: pl.Series,
                                dtype=STR))
     if extended:
         done = (block.outcome == CORRECT) | (block.outcome == WRONG)
+        # the first token is due one step after decoding starts; a completed query's is
+        # never after its end, and a client that left before it never got one
+        first = np.where(block.first > block.end, np.where(done, block.end, np.nan),
+                         block.first)
         many = done & (block.generated >= 2)
         tpot = np.full(block.n, np.nan)
-        tpot[many] = ((block.end[many] - block.first[many])
+        tpot[many] = ((block.end[many] - first[many])
                       / (block.generated[many] - 1).astype(np.float64))
-        extra += [pl.Series("ttft", block.first - block.time, dtype=F64),
+        extra += [pl.Series("ttft", first - block.time, dtype=F64),
                   pl.Series("tpot", tpot, dtype=F64),
                   pl.Series("preemptions", block.preemptions, dtype=I64)]
     return frame.with_columns(extra) if extra else frame

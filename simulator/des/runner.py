@@ -155,8 +155,6 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     info: dict[str, Any] = {"ticks": allocator.n_ticks,
                             "mean_in_system": occupancy.total_area / end if end > 0 else 0.0,
                             **drawn}
-    if scenario.gpu.extended:
-        info["preemptions"] = gpu.preemptions
     if source.notes:
         info["notes"] = list(source.notes)
     return end, info

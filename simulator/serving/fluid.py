@@ -405,8 +405,8 @@ class FluidGpu:
                 dx = min(dx, vb - self.v + max(k, 0))
             if self._joins:
                 dx = min(dx, max(self._joins[0][0] - self.v, 0.0))
-            if self._chunk_at < math.inf and self.n_dec:
-                dx = min(dx, max(self._chunk_at - self.v, 0.0))
+            if self._chunk_at < math.inf and self.n_dec and self._chunk_at > self.v:
+                dx = min(dx, self._chunk_at - self.v)
             if dx < math.inf:
                 nxt = self.t + time_for(dx, self.step_time(), self.s2 * self.n_dec)
         pre = self._pre
@@ -478,6 +478,7 @@ class FluidGpu:
             _, _, s = heappop(give)
             if s.state != GONE:
                 self._give_up(s, t)
+        self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
         self._fill(t)
         self._spill = False
         if self._odm and self.n_dec and self._boundary() <= self.v + 1e-9 * max(1.0, self.v):
