@@ -31,7 +31,7 @@ def _error(overrides: list[str]) -> str:
     ("arrivals.rate=.nan", ("arrivals.rate", "finite")),
     ("allocator.budget_rate=.inf", ("allocator.budget_rate", "finite")),
     ("allocator.window=1e300", ("allocator.window", "at most 1e+09")),
-    ("gpu.s0=1e308", ("gpu.s0", "at most 1e+09")),
+    ("gpu.s0=1e308", ("gpu.s0", "3600")),  # its own bound (s) is tighter
     ("gpu.p1=-.inf", ("gpu.p1", "finite")),
     ("stream=[1, 1, 1, 1.0e300]", ("stream.mix", "[3]", "at most")),
     ("allocator.params.kappa=.inf", ("allocator.params", "kappa", "finite")),

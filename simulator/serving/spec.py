@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from simulator.checks import StrictModel
 
 __all__ = ["ExponentialPatience", "FixedPatience", "GpuSpec", "LognormalPatience",
            "Patience"]
 
 
-class _Spec(BaseModel):
+class _Spec(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
