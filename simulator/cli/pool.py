@@ -8,10 +8,7 @@ import sys
 from typing import Any
 
 from simulator.cli._args import output_file, positive_int, seed
-from simulator.pools.importer import import_pool
-from simulator.pools.pool import save_pool
-from simulator.pools.source import resolve_pool
-from simulator.pools.stats import BUDGETS, summary
+from simulator.pools.stats import BUDGETS
 
 
 def register(sub: Any) -> None:
@@ -69,6 +66,9 @@ def register(sub: Any) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     """Import, validate and write the pool; print a one-line confirmation."""
+    from simulator.pools.importer import import_pool
+    from simulator.pools.pool import save_pool
+
     output_file(args.output, "-o", "pool.parquet")
     pool = import_pool(args.sources, benchmark=args.benchmark, max_tokens=args.max_tokens)
     path = save_pool(pool, args.output)
@@ -81,6 +81,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_inspect(args: argparse.Namespace) -> int:
     """Print the pool summary as aligned tables or JSON."""
+    from simulator.pools.source import resolve_pool
+    from simulator.pools.stats import summary
+
     info = summary(resolve_pool(args.pool, seed=args.seed))
     if args.json:
         json.dump({"pool": args.pool, **info}, sys.stdout, indent=1)

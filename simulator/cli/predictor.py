@@ -12,7 +12,6 @@ import sys
 from typing import Any
 
 from simulator.cli._args import output_file, positive_int, seed
-from simulator.pools.source import resolve_pool
 
 EXAMPLE = """\
 examples:
@@ -84,6 +83,7 @@ def run_train(args: argparse.Namespace) -> int:
     """Train, save and print the held-out figures."""
     from predictors.learned_model import save_model
     from predictors.learned_train import train
+    from simulator.pools.source import resolve_pool
 
     output_file(args.out, "--out", "model.pt")
     pool = resolve_pool(args.pool)
@@ -99,6 +99,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from predictors.learned_features import check_pool
     from predictors.learned_model import load_model
     from predictors.learned_train import evaluate
+    from simulator.pools.source import resolve_pool
 
     model = load_model(args.model)
     pool = resolve_pool(args.pool)

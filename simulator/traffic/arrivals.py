@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Annotated, Literal, Protocol
 
 import numpy as np
-import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from simulator.errors import UserError
@@ -149,6 +148,8 @@ def read_trace(path: str) -> np.ndarray:
         UserError: naming ``arrivals.path`` (and the line or row of a bad value), when
             the file is missing, unreadable or holds anything but numbers >= 0.
     """
+    import polars as pl  # only here: a scenario's schema and validation need no polars
+
     p = Path(path)
     where = f"arrivals.path: {p}"
     if not p.is_file():
