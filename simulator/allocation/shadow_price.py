@@ -24,7 +24,14 @@ import numpy as np
 
 from simulator.allocation.utility import breakpoint_y, lam_from_y, y_from_lam
 
-__all__ = ["Solution", "solve_bisection", "solve_exact", "spend_leftover"]
+__all__ = ["LARGE", "Solution", "solve_bisection", "solve_exact", "spend_leftover"]
+
+LARGE = 1 << 16
+"""Above this many queries :func:`solve_exact` brackets lambda* with a histogram instead
+of sorting every query (no test, policy run or DES tick of the bundled scenarios
+comes near it, so their caps are those of the sorted path bit for bit)."""
+_BIN_SHIFT = 44   #: histogram of a by its float64 bit pattern >> 44: 256 bins per octave
+_MAX_BINS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -136,11 +143,27 @@ def solve_exact(thresholds: np.ndarray, budget: float, alpha: float = 2.0,
     Sorting by Y descending, with k queries funded the demand is
     ``PT[k] + (1 - y) * PI[k]`` (prefix sums of T and 1/beta): linear in y on each
     interval, so the smallest y with D(y) <= B is found by one searchsorted.
+
+    Above :data:`LARGE` queries the full sort is skipped (:func:`_solve_binned`): a
+    histogram of a = beta T brackets the crossing and only the few queries in that
+    bracket are sorted. The allocation is the same; its prefix sums are added in
+    another order, so caps agree with the sorted path to float rounding.
     """
     t = np.asarray(thresholds, dtype=np.float64)
     n = t.size
     b = _as_beta(beta, n)
     a = b * t
+    if n > LARGE and budget > 0:
+        sol = _solve_binned(t, b, a, float(budget), alpha)
+        if sol is not None:
+            return sol
+    return _solve_sorted(t, b, a, budget, alpha)
+
+
+def _solve_sorted(t: np.ndarray, b: np.ndarray, a: np.ndarray, budget: float,
+                  alpha: float) -> Solution:
+    """:func:`solve_exact` by one full stable sort of a (every N; the reference)."""
+    n = t.size
     funded = np.zeros(n, dtype=bool)
     if n == 0:
         return Solution(np.zeros(0), 0.0, funded, 1)
@@ -165,3 +188,76 @@ def solve_exact(thresholds: np.ndarray, budget: float, alpha: float = 2.0,
     caps = np.where(funded, t + (1.0 - y) / b, 0.0)
     return Solution(spend_leftover(caps, funded, t, a, budget), lam_from_y(y, alpha), funded, 1)
 
+
+
+def _solve_binned(t: np.ndarray, b: np.ndarray, a: np.ndarray, budget: float,
+                  alpha: float) -> Solution | None:
+    """:func:`solve_exact` for large N without a full sort, or None to fall back.
+
+    For a > 0 the int64 view of a float64 orders like its value, so ``bits >> 44``
+    puts every query in a bin of width 2^-8 octave, in a's order. Per-bin sums of T
+    and 1/beta give lower and upper bounds of D just above each bin (from the bin's
+    edges); the bins between the first whose upper bound reaches B and the first
+    whose lower bound exceeds it hold the crossing, and only their queries are sorted
+    (stably, so ties go to the lowest index as in the sorted path). Every condition
+    the sorted path would meet differently (a tie of breakpoints across the bracket,
+    a crossing outside it after rounding, odd inputs) returns None.
+    """
+    n = t.size
+    if not (a.min() > 0 and a.max() < np.inf):
+        return None
+    key = a.view(np.int64) >> _BIN_SHIFT
+    k0 = int(key.min())
+    key -= k0
+    m = int(key.max()) + 1
+    if m > _MAX_BINS:
+        return None
+    inv_b = 1.0 / b
+    count = np.cumsum(np.bincount(key, minlength=m))
+    st = np.cumsum(np.bincount(key, weights=t, minlength=m))
+    si = np.cumsum(np.bincount(key, weights=inv_b, minlength=m))
+    edges = (np.arange(k0, k0 + m + 1, dtype=np.int64) << _BIN_SHIFT).view(np.float64)
+    bp_edge = breakpoint_y(edges)            # bin j holds a in [edges[j], edges[j + 1])
+    # D just above the largest a in bins <= j lies in [lower, upper) when bin j is
+    # non-empty (and below upper when it is empty); upper is non-decreasing.
+    lower = st + (1.0 - bp_edge[:-1]) * si
+    upper = st + (1.0 - bp_edge[1:]) * si
+    lo_bin = min(int(np.searchsorted(upper, budget * (1.0 - 1e-9), side="left")), m - 1)
+    filled = np.diff(count, prepend=0) > 0
+    past = np.flatnonzero(filled & (lower > budget * (1.0 + 1e-9)))
+    past = past[past >= lo_bin]
+    hi_bin = int(past[0]) if past.size else m - 1
+    sel = np.flatnonzero((key >= lo_bin) & (key <= hi_bin))
+    base = int(count[lo_bin - 1]) if lo_bin > 0 else 0
+    pt0 = float(st[lo_bin - 1]) if lo_bin > 0 else 0.0
+    pi0 = float(si[lo_bin - 1]) if lo_bin > 0 else 0.0
+    order = sel[np.argsort(a[sel], kind="stable")]
+    ys = breakpoint_y(a[order])
+    pt = pt0 + np.concatenate(([0.0], np.cumsum(t[order])))
+    pi = pi0 + np.concatenate(([0.0], np.cumsum(inv_b[order])))
+    last = base + sel.size == n
+    d_right = pt[1:] + (1.0 - ys) * pi[1:]   # D just above each selected query
+    k = int(np.searchsorted(d_right, budget, side="left"))  # selected queries funded
+    if base > 0 and pt[0] + (1.0 - bp_edge[lo_bin]) * pi[0] >= budget:
+        return None                          # the crossing lies below the bracket
+    if k == sel.size and not last:
+        return None                          # ... or above it
+    y_left = float(ys[k]) if k < sel.size else 0.0
+    d_left = pt[k] + (1.0 - y_left) * pi[k]
+    if d_left <= budget:
+        y = y_left
+        if k == sel.size:
+            kept = n
+        else:
+            inside = int(np.count_nonzero(ys > y))
+            if inside == 0 and base > 0 and \
+                    not breakpoint_y(np.array([a[key < lo_bin].max()]))[0] > y:
+                return None                  # breakpoints tie across the bracket edge
+            kept = base + inside
+    else:
+        y = 1.0 - (budget - pt[k]) / pi[k]
+        kept = base + k
+    funded = key < lo_bin
+    funded[order[:kept - base]] = True
+    caps = np.where(funded, t + (1.0 - y) / b, 0.0)
+    return Solution(spend_leftover(caps, funded, t, a, budget), lam_from_y(y, alpha), funded, 1)
