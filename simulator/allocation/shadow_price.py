@@ -18,6 +18,8 @@ so none of B is wasted when a whole query cannot be afforded.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +32,12 @@ LARGE = 1 << 16
 """Above this many queries :func:`solve_exact` brackets lambda* with a histogram instead
 of sorting every query (no test, policy run or DES tick of the bundled scenarios
 comes near it, so their caps are those of the sorted path bit for bit)."""
+SMALL = 16
+"""Up to this many queries :func:`solve_exact` and :func:`spend_leftover` run in plain
+Python on floats (a DES tick decides a handful of queries; numpy's per-call overhead
+would dominate). The arithmetic is the array path's, operation for operation,
+including numpy's summation order, so the results are the same bit for bit
+(``tests/test_solver_small.py``)."""
 _BIN_SHIFT = 44   #: histogram of a by its float64 bit pattern >> 44: 256 bins per octave
 _MAX_BINS = 1 << 20
 
@@ -52,6 +60,10 @@ class Solution:
 
 
 def _as_beta(beta: np.ndarray | float, n: int) -> np.ndarray:
+    if n <= SMALL and isinstance(beta, float | int):   # a scalar: no broadcast view
+        if not (math.isfinite(beta) and beta > 0) and n:
+            raise ValueError("beta must be finite and > 0 per token")
+        return np.full(n, float(beta))
     b = np.broadcast_to(np.asarray(beta, dtype=np.float64), (n,))
     if n and not (np.isfinite(b).all() and (b > 0).all()):
         raise ValueError("beta must be finite and > 0 per token")
@@ -70,6 +82,11 @@ def spend_leftover(caps: np.ndarray, funded: np.ndarray, thresholds: np.ndarray,
     Returns:
         new caps (a copy) with ``sum <= budget``.
     """
+    if caps.size <= SMALL:
+        small = _spend_leftover_small(caps.tolist(), funded.tolist(), thresholds.tolist(),
+                                      a.tolist(), budget)
+        if small is not None:
+            return np.array(small, dtype=np.float64)
     caps = caps.copy()
     left = float(budget) - float(caps.sum())
     if left <= 0 or caps.size == 0:
@@ -152,6 +169,8 @@ def solve_exact(thresholds: np.ndarray, budget: float, alpha: float = 2.0,
     t = np.asarray(thresholds, dtype=np.float64)
     n = t.size
     b = _as_beta(beta, n)
+    if 0 < n <= SMALL:
+        return _solve_small(t.tolist(), b.tolist(), float(budget), alpha)
     a = b * t
     if n > LARGE and budget > 0:
         sol = _solve_binned(t, b, a, float(budget), alpha)
@@ -261,3 +280,90 @@ def _solve_binned(t: np.ndarray, b: np.ndarray, a: np.ndarray, budget: float,
     funded[order[:kept - base]] = True
     caps = np.where(funded, t + (1.0 - y) / b, 0.0)
     return Solution(spend_leftover(caps, funded, t, a, budget), lam_from_y(y, alpha), funded, 1)
+
+
+def _np_sum(xs: list[float]) -> float:
+    """``float(np.sum(xs))`` for up to 127 floats: numpy's pairwise sum, which below
+    128 elements is a plain loop under 8 and eight interleaved accumulators above."""
+    n = len(xs)
+    if n < 8:
+        res = -0.0
+        for x in xs:
+            res += x
+        return res
+    r = xs[:8]
+    i, stop = 8, n - n % 8
+    while i < stop:
+        for j in range(8):
+            r[j] += xs[i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for x in xs[stop:]:
+        res += x
+    return res
+
+
+def _spend_leftover_small(caps: list[float], funded: list[bool], thresholds: list[float],
+                          a: list[float], budget: float) -> list[float] | None:
+    """:func:`spend_leftover` on Python lists (same operations, same order), or None
+    for non-finite input (where numpy's NaN ordering would have to be copied too)."""
+    if not all(map(math.isfinite, caps)) or not all(map(math.isfinite, a)):
+        return None
+    caps = list(caps)
+    left = float(budget) - _np_sum(caps)
+    if left <= 0 or not caps:
+        return caps
+    j = -1
+    for i, f in enumerate(funded):        # the first smallest a among the unfunded
+        if not f and (j < 0 or a[i] < a[j]):
+            j = i
+    n_funded = sum(funded)
+    if j >= 0 and left > thresholds[j]:
+        caps[j] = left
+    elif n_funded:
+        share = left / n_funded
+        caps = [c + share if f else c for c, f in zip(caps, funded, strict=True)]
+    elif j >= 0:
+        caps[j] = left
+    over = _np_sum(caps) - float(budget)
+    if over > 0:
+        k = max(range(len(caps)), key=caps.__getitem__)   # first largest
+        caps[k] = max(caps[k] - over, 0.0)
+    return caps
+
+
+def _solve_small(t: list[float], b: list[float], budget: float, alpha: float) -> Solution:
+    """:func:`_solve_sorted` for a few queries on Python floats (bit for bit)."""
+    n = len(t)
+    a = [bi * ti for bi, ti in zip(b, t, strict=True)]
+    if not all(math.isfinite(x) for x in a):
+        ta, ba = np.array(t), np.array(b)
+        return _solve_sorted(ta, ba, ba * ta, budget, alpha)
+    order = sorted(range(n), key=a.__getitem__)          # stable, as kind="stable"
+    ys = [2.0 / ((2.0 + a[i]) + math.sqrt(a[i] * a[i] + 4.0 * a[i])) for i in order]
+    pt, pi = [0.0, t[order[0]]], [0.0, 1.0 / b[order[0]]]
+    for i in order[1:]:                                  # cumsum: sequential
+        pt.append(pt[-1] + t[i])
+        pi.append(pi[-1] + 1.0 / b[i])
+    if budget <= 0:
+        return Solution(np.zeros(n), lam_from_y(ys[0], alpha), np.zeros(n, dtype=bool), 1)
+    y_right = [1.0, *ys]
+    d_right = [pt[k] + (1.0 - y_right[k]) * pi[k] for k in range(n + 1)]
+    k = bisect_left(d_right, budget) - 1                 # numpy's binary search, too
+    y_left_k = ys[k] if k < n else 0.0
+    d_left = pt[k] + (1.0 - y_left_k) * pi[k]
+    if d_left <= budget:
+        y = y_left_k
+        kept = k if k == n else sum(1 for v in ys if v > y)
+    else:
+        y = 1.0 - (budget - pt[k]) / pi[k]
+        kept = k
+    funded = [False] * n
+    for i in order[:kept]:
+        funded[i] = True
+    caps = [t[i] + (1.0 - y) / b[i] if funded[i] else 0.0 for i in range(n)]
+    spent = _spend_leftover_small(caps, funded, t, a, budget)
+    out = np.array(caps, dtype=np.float64)
+    return Solution(spend_leftover(out, np.array(funded), np.array(t), np.array(a), budget)
+                    if spent is None else np.array(spent, dtype=np.float64),
+                    lam_from_y(y, alpha), np.array(funded), 1)
