@@ -27,6 +27,7 @@ the policy is bypassed and every query gets its L_max, so every rollout replays 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
@@ -43,6 +44,8 @@ from simulator.des.replay import replay, replay_one
 from simulator.des.source import QuerySource
 from simulator.policies import AllocationInput, PolicyFn
 
+SMALL = 16  #: ticks deciding at most this many queries do their bookkeeping on lists
+
 __all__ = ["REFERENCE", "Allocator", "integer_caps"]
 
 REFERENCE = 512  #: recent predicted thresholds passed as ``prior_thresholds`` (about the
@@ -53,11 +56,30 @@ REFRESH = 64     #: new predictions before that sample is renewed (fewer while i
 
 def integer_caps(caps: np.ndarray, limit: np.ndarray, free: float) -> np.ndarray:
     """Whole-token caps: floor, clip to ``limit`` (L_max), and keep the sum <= ``free``."""
+    if caps.size <= SMALL:
+        small = _integer_caps_small(caps.tolist(), limit.tolist(), free)
+        if small is not None:
+            return np.array(small, dtype=np.int64)
     out = np.minimum(np.floor(np.maximum(caps, 0.0)), limit).astype(np.int64)
     over = int(out.sum()) - int(np.floor(free))
     while over > 0:  # only float rounding of a policy that spends exactly B gets here
         k = int(np.argmax(out))
         take = min(over, int(out[k]))
+        out[k] -= take
+        over -= take
+    return out
+
+
+def _integer_caps_small(caps: list[float], limit: list[int], free: float) -> list[int] | None:
+    """:func:`integer_caps` on a few Python floats (the same integers), or None for
+    non-finite input. floor(min(max(c, 0), L)) = min(floor(max(c, 0)), L) for whole L."""
+    if not (math.isfinite(free) and all(map(math.isfinite, caps))):
+        return None
+    out = [math.floor(min(max(c, 0.0), float(lim))) for c, lim in zip(caps, limit, strict=True)]
+    over = sum(out) - math.floor(free)
+    while over > 0:
+        k = max(range(len(out)), key=out.__getitem__)    # the first largest, as argmax
+        take = min(over, out[k])
         out[k] -= take
         over -= take
     return out
@@ -152,6 +174,9 @@ class Allocator:
             self.lam = alloc.shadow_price
             caps = integer_caps(np.asarray(alloc.caps, dtype=np.float64), limit, budget)
         rollout = cat(lambda p: p[0].rollout[p[1]:p[2]])
+        if len(parts) == 1 and idx.size <= SMALL:
+            self._finish_small(k, t, parts[0], idx, rollout, caps, free, holdings, budget)
+            return
         generated, correct = replay(view.pool, idx, rollout, caps)
         admit = caps >= 1
         committed = int(caps[admit].sum())
@@ -178,6 +203,43 @@ class Allocator:
             self.gpu.admit(t, entries)
         self._log(k, t, idx.size, holdings, free, budget, self.lam, n_adm, idx.size - n_adm,
                   committed)
+
+    def _finish_small(self, k: int, t: float, part: tuple[Block, int, int], idx: np.ndarray,
+                      rollout: np.ndarray, caps_arr: np.ndarray, free: float, holdings: float,
+                      budget: float) -> None:
+        """The rest of :meth:`decide` for one block slice of a few queries, on lists
+        (the same records, bank moves, GPU entries and order of side effects)."""
+        block, lo, hi = part
+        view = self.view
+        pool = view.pool
+        caps = caps_arr.tolist()
+        length = pool.lengths[idx, rollout].tolist()
+        graded = pool.correct[idx, rollout].tolist()
+        admit = [c >= 1 for c in caps]
+        generated = [min(g, c) if a else 0 for g, c, a in zip(length, caps, admit, strict=True)]
+        committed = sum(c for c, a in zip(caps, admit, strict=True) if a)
+        self.bank.commit(committed)
+        block.tick[lo:hi] = k
+        block.cap[lo:hi] = caps                 # caps are >= 0: the zeros stay zero
+        block.generated[lo:hi] = generated
+        block.correct[lo:hi] = [c and g <= cap and a for c, g, cap, a
+                                in zip(graded, length, caps, admit, strict=True)]
+        n = hi - lo
+        n_adm = sum(admit)
+        if n_adm < n:
+            self.ledger.abandoned(block, np.array([lo + i for i in range(n) if not admit[i]],
+                                                  dtype=np.int64), t)
+        if self.env.trace is not None:
+            for i, a in enumerate(admit):
+                self.env.log(f"{'admit' if a else 'abandon'} q{block.q0 + lo + i}")
+        if n_adm:
+            p0, p1 = self.p0, self.p1
+            prompt = view.prompt_tokens[idx].tolist()
+            times = block.time[lo:hi].tolist()
+            q0 = block.q0 + lo
+            self.gpu.admit(t, [(q0 + i, generated[i], p0 + p1 * float(prompt[i]), times[i])
+                               for i in range(n) if admit[i]])
+        self._log(k, t, n, holdings, free, budget, self.lam, n_adm, n - n_adm, committed)
 
     def _decide_one(self, k: int, t: float, block: Block, j: int, free: float,
                     holdings: float, budget: float) -> None:
