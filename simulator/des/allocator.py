@@ -120,6 +120,7 @@ class Allocator:
         self._recent = np.empty(0)
         self._sample = np.empty(0)
         self._fresh = 0
+        self._nan_cols: dict[tuple[int, str], bool] = {}
 
     def process(self) -> Generator[Event, None, None]:
         """Tick until every arrival has been decided."""
@@ -164,8 +165,8 @@ class Allocator:
             thresholds = cat(lambda p: p[0].threshold[p[1]:p[2]])
             inp = AllocationInput(
                 thresholds=thresholds, budget=budget,
-                log_spread=_known(cat(lambda p: p[0].spread[p[1]:p[2]])),
-                solvability=_known(cat(lambda p: p[0].solvability[p[1]:p[2]])),
+                log_spread=self._known(parts, "spread", cat),
+                solvability=self._known(parts, "solvability", cat),
                 true_tau=view.tau[idx],
                 curves=(view.pool.lengths[idx], view.good[idx]),
                 warm_start=self.lam, threshold_sd=_sd(parts[0][0]),
@@ -278,6 +279,24 @@ class Allocator:
         self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(view.prompt_tokens[i]),
                             float(block.time[j]))])
         self._log(k, t, 1, holdings, free, budget, self.lam, 1, 0, cap)
+
+    def _known(self, parts: list[tuple[Block, int, int]], column: str,
+               cat: Callable[[Callable[[tuple[Block, int, int]], np.ndarray]], np.ndarray]
+               ) -> np.ndarray | None:
+        """``_known`` of a column over ``parts``; None at once when every block of them
+        has the column all NaN (checked once per block: the predictor gave none)."""
+        if all(self._all_nan(block, column) for block, _, _ in parts):
+            return None
+        return _known(cat(lambda p: getattr(p[0], column)[p[1]:p[2]]))
+
+    def _all_nan(self, block: Block, column: str) -> bool:
+        key = (block.q0, column)
+        hit = self._nan_cols.get(key)
+        if hit is None:
+            if len(self._nan_cols) > 64:   # finished blocks' entries
+                self._nan_cols.clear()
+            hit = self._nan_cols[key] = bool(np.isnan(getattr(block, column)).all())
+        return hit
 
     def _reference(self, current: np.ndarray) -> np.ndarray:
         """A sample of recent predicted thresholds (tokens) for ``prior_thresholds``.
