@@ -168,9 +168,15 @@ def solve_exact(thresholds: np.ndarray, budget: float, alpha: float = 2.0,
     """
     t = np.asarray(thresholds, dtype=np.float64)
     n = t.size
-    b = _as_beta(beta, n)
     if 0 < n <= SMALL:
-        return _solve_small(t.tolist(), b.tolist(), float(budget), alpha)
+        if isinstance(beta, float | int):
+            if not (math.isfinite(beta) and beta > 0):
+                raise ValueError("beta must be finite and > 0 per token")
+            b_small = [float(beta)] * n
+        else:
+            b_small = _as_beta(beta, n).tolist()
+        return _solve_small(t.tolist(), b_small, float(budget), alpha)
+    b = _as_beta(beta, n)
     a = b * t
     if n > LARGE and budget > 0:
         sol = _solve_binned(t, b, a, float(budget), alpha)
@@ -336,7 +342,7 @@ def _solve_small(t: list[float], b: list[float], budget: float, alpha: float) ->
     """:func:`_solve_sorted` for a few queries on Python floats (bit for bit)."""
     n = len(t)
     a = [bi * ti for bi, ti in zip(b, t, strict=True)]
-    if not all(math.isfinite(x) for x in a):
+    if not all(map(math.isfinite, a)):
         ta, ba = np.array(t), np.array(b)
         return _solve_sorted(ta, ba, ba * ta, budget, alpha)
     order = sorted(range(n), key=a.__getitem__)          # stable, as kind="stable"
@@ -347,8 +353,7 @@ def _solve_small(t: list[float], b: list[float], budget: float, alpha: float) ->
         pi.append(pi[-1] + 1.0 / b[i])
     if budget <= 0:
         return Solution(np.zeros(n), lam_from_y(ys[0], alpha), np.zeros(n, dtype=bool), 1)
-    y_right = [1.0, *ys]
-    d_right = [pt[k] + (1.0 - y_right[k]) * pi[k] for k in range(n + 1)]
+    d_right = [p + (1.0 - yr) * q for p, yr, q in zip(pt, [1.0, *ys], pi, strict=True)]
     k = bisect_left(d_right, budget) - 1                 # numpy's binary search, too
     y_left_k = ys[k] if k < n else 0.0
     d_left = pt[k] + (1.0 - y_left_k) * pi[k]
@@ -363,7 +368,8 @@ def _solve_small(t: list[float], b: list[float], budget: float, alpha: float) ->
         funded[i] = True
     caps = [t[i] + (1.0 - y) / b[i] if funded[i] else 0.0 for i in range(n)]
     spent = _spend_leftover_small(caps, funded, t, a, budget)
-    out = np.array(caps, dtype=np.float64)
-    return Solution(spend_leftover(out, np.array(funded), np.array(t), np.array(a), budget)
-                    if spent is None else np.array(spent, dtype=np.float64),
-                    lam_from_y(y, alpha), np.array(funded), 1)
+    if spent is None:
+        out = spend_leftover(np.array(caps), np.array(funded), np.array(t), np.array(a), budget)
+    else:
+        out = np.array(spent, dtype=np.float64)
+    return Solution(out, lam_from_y(y, alpha), np.array(funded), 1)

@@ -120,6 +120,7 @@ class Allocator:
         self._recent = np.empty(0)
         self._sample = np.empty(0)
         self._fresh = 0
+        self._pending: list[np.ndarray] = []
         self._nan_cols: dict[tuple[int, str], bool] = {}
 
     def process(self) -> Generator[Event, None, None]:
@@ -305,9 +306,11 @@ class Allocator:
         REFRESH new ones have arrived (a quarter of its size while it is smaller), so it
         includes this tick's predictions when it was renewed now.
         """
-        self._recent = np.concatenate([self._recent, current])[-REFERENCE:]
+        self._pending.append(current)   # joined into _recent only when it is renewed
         self._fresh += current.size
         if self._fresh >= min(REFRESH, max(1, self._sample.size // 4)):
+            self._recent = np.concatenate([self._recent, *self._pending])[-REFERENCE:]
+            self._pending = []
             self._sample, self._fresh = self._recent, 0
         return self._sample
 
