@@ -50,3 +50,23 @@ def test_fast_paths_are_the_array_paths(policy: str, rate: float, budget: float,
     fast = _run(sc, allocator.SMALL, mp)
     slow = _run(sc, 0, mp)
     assert fast == slow
+
+
+def test_only_policies_registered_with_curves_read_them() -> None:
+    """The allocator gathers the (N, K) curves only for ``curves=True`` policies; every
+    other policy allocates the same with and without them."""
+    from simulator.policies import POLICIES, AllocationInput, get_policy, uses_curves
+
+    rng = np.random.default_rng(4)
+    t = rng.uniform(50, 900, 12)
+    curves = (rng.integers(20, 900, (12, 3)), rng.random((12, 3)) < 0.7)
+    for name in POLICIES.names():
+        fn = get_policy(name)
+        assert uses_curves(fn) == (name == "oracle")
+        if uses_curves(fn):
+            continue
+        base = dict(thresholds=t, budget=2000.0, true_tau=t, threshold_sd=0.3,
+                    log_spread=np.full(12, 0.3), solvability=np.full(12, 0.9))
+        with_c = fn(AllocationInput(**base, curves=curves), {})  # type: ignore[arg-type]
+        without = fn(AllocationInput(**base), {})  # type: ignore[arg-type]
+        assert np.asarray(with_c.caps).tobytes() == np.asarray(without.caps).tobytes(), name

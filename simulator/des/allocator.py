@@ -42,7 +42,7 @@ from simulator.des.pacing import Pacer
 from simulator.des.records import Block, Spool
 from simulator.des.replay import replay, replay_one
 from simulator.des.source import QuerySource
-from simulator.policies import AllocationInput, PolicyFn
+from simulator.policies import AllocationInput, PolicyFn, uses_curves
 
 SMALL = 16  #: ticks deciding at most this many queries do their bookkeeping on lists
 
@@ -116,6 +116,7 @@ class Allocator:
         self.progress = progress
         self.pacer = pacer
         self.lam: float | None = None
+        self._curves = policy is not None and uses_curves(policy)
         self.n_ticks = 0
         self._recent = np.empty(0)
         self._sample = np.empty(0)
@@ -169,7 +170,7 @@ class Allocator:
                 log_spread=self._known(parts, "spread", cat),
                 solvability=self._known(parts, "solvability", cat),
                 true_tau=view.tau[idx],
-                curves=(view.pool.lengths[idx], view.good[idx]),
+                curves=(view.pool.lengths[idx], view.good[idx]) if self._curves else None,
                 warm_start=self.lam, threshold_sd=_sd(parts[0][0]),
                 prior_thresholds=self._reference(thresholds))
             alloc = self.policy(inp, self.params)
@@ -213,10 +214,11 @@ class Allocator:
         (the same records, bank moves, GPU entries and order of side effects)."""
         block, lo, hi = part
         view = self.view
-        pool = view.pool
         caps = caps_arr.tolist()
-        length = pool.lengths[idx, rollout].tolist()
-        graded = pool.correct[idx, rollout].tolist()
+        rows = idx.tolist()
+        lengths, grades = view.lists.lengths, view.lists.correct
+        length = [lengths[i][r] for i, r in zip(rows, rollout.tolist(), strict=True)]
+        graded = [grades[i][r] for i, r in zip(rows, rollout.tolist(), strict=True)]
         admit = [c >= 1 for c in caps]
         generated = [min(g, c) if a else 0 for g, c, a in zip(length, caps, admit, strict=True)]
         committed = sum(c for c, a in zip(caps, admit, strict=True) if a)
@@ -236,7 +238,7 @@ class Allocator:
                 self.env.log(f"{'admit' if a else 'abandon'} q{block.q0 + lo + i}")
         if n_adm:
             p0, p1 = self.p0, self.p1
-            prompt = view.prompt_tokens[idx].tolist()
+            prompt = [view.lists.prompt_tokens[i] for i in rows]
             times = block.time[lo:hi].tolist()
             q0 = block.q0 + lo
             self.gpu.admit(t, [(q0 + i, generated[i], p0 + p1 * float(prompt[i]), times[i])
@@ -257,7 +259,8 @@ class Allocator:
                 thresholds=block.threshold[sl], budget=budget,
                 log_spread=_known(block.spread[sl]), solvability=_known(block.solvability[sl]),
                 true_tau=view.tau[i:i + 1],
-                curves=(view.pool.lengths[i:i + 1], view.good[i:i + 1]),
+                curves=(view.pool.lengths[i:i + 1], view.good[i:i + 1])
+                if self._curves else None,
                 warm_start=self.lam, threshold_sd=_sd(block),
                 prior_thresholds=self._reference(block.threshold[sl]))
             alloc = self.policy(inp, self.params)

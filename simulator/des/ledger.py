@@ -9,6 +9,7 @@ blocks to the sink in query order, so at most a few blocks are ever in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -27,10 +28,20 @@ from simulator.des.source import BLOCK
 from simulator.pools.pool import Pool
 from simulator.traffic.streams import tiers
 
-__all__ = ["Ledger", "PoolView"]
+__all__ = ["Ledger", "PoolLists", "PoolView"]
 
 _SHIFT = BLOCK.bit_length() - 1
 _MASK = BLOCK - 1
+
+
+@dataclass(frozen=True)
+class PoolLists:
+    """Pool rows as Python lists: ``lengths[i][k]``, ``correct[i][k]``, ``prompt_tokens[i]``
+    (indexing a list costs far less than a numpy call on a handful of queries)."""
+
+    lengths: list[list[int]]
+    correct: list[list[bool]]
+    prompt_tokens: list[float]
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,12 @@ class PoolView:
     good: np.ndarray
     ids: pl.Series
     benchmarks: pl.Series
+
+    @cached_property
+    def lists(self) -> PoolLists:
+        """The per-query arrays the small-tick path reads, as Python lists (built once)."""
+        return PoolLists(self.pool.lengths.tolist(), self.pool.correct.tolist(),
+                         self.prompt_tokens.tolist())
 
     @classmethod
     def of(cls, pool: Pool) -> PoolView:

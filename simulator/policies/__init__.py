@@ -21,6 +21,7 @@ from simulator.policies.base import (
     get_policy,
     policy_params,
     register_policy,
+    uses_curves,
 )
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "get_policy",
     "policy_params",
     "register_policy",
+    "uses_curves",
 ]
