@@ -45,6 +45,7 @@ from simulator.des.source import QuerySource
 from simulator.policies import AllocationInput, PolicyFn, uses_curves
 
 SMALL = 16  #: ticks deciding at most this many queries do their bookkeeping on lists
+_ALL_NAN, _NO_NAN, _MIXED = 0, 1, 2   #: what a block's spread/solvability column holds
 
 __all__ = ["REFERENCE", "Allocator", "integer_caps"]
 
@@ -122,7 +123,7 @@ class Allocator:
         self._sample = np.empty(0)
         self._fresh = 0
         self._pending: list[np.ndarray] = []
-        self._nan_cols: dict[tuple[int, str], bool] = {}
+        self._nan_cols: dict[tuple[int, str], int] = {}
 
     def process(self) -> Generator[Event, None, None]:
         """Tick until every arrival has been decided."""
@@ -287,20 +288,27 @@ class Allocator:
     def _known(self, parts: list[tuple[Block, int, int]], column: str,
                cat: Callable[[Callable[[tuple[Block, int, int]], np.ndarray]], np.ndarray]
                ) -> np.ndarray | None:
-        """``_known`` of a column over ``parts``; None at once when every block of them
-        has the column all NaN (checked once per block: the predictor gave none)."""
-        if all(self._all_nan(block, column) for block, _, _ in parts):
+        """``_known`` of a column over ``parts``, using what is known of each whole block
+        (checked once per block): all NaN (the predictor gave none) is None at once, no
+        NaN at all is the values at once; only a mixed block is checked per tick."""
+        kinds = [self._nan_kind(block, column) for block, _, _ in parts]
+        if all(k == _ALL_NAN for k in kinds):
             return None
-        return _known(cat(lambda p: getattr(p[0], column)[p[1]:p[2]]))
+        values = cat(lambda p: getattr(p[0], column)[p[1]:p[2]])
+        if all(k == _NO_NAN for k in kinds):
+            return values
+        return _known(values)
 
-    def _all_nan(self, block: Block, column: str) -> bool:
+    def _nan_kind(self, block: Block, column: str) -> int:
         key = (block.q0, column)
-        hit = self._nan_cols.get(key)
-        if hit is None:
+        kind = self._nan_cols.get(key)
+        if kind is None:
             if len(self._nan_cols) > 64:   # finished blocks' entries
                 self._nan_cols.clear()
-            hit = self._nan_cols[key] = bool(np.isnan(getattr(block, column)).all())
-        return hit
+            nan = np.isnan(getattr(block, column))
+            kind = _ALL_NAN if nan.all() else _MIXED if nan.any() else _NO_NAN
+            self._nan_cols[key] = kind
+        return kind
 
     def _reference(self, current: np.ndarray) -> np.ndarray:
         """A sample of recent predicted thresholds (tokens) for ``prior_thresholds``.
