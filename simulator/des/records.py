@@ -181,22 +181,24 @@ class Spool:
     def __init__(self, name: str, sink: Sink, rows: int = 1 << 16) -> None:
         self.name, self.sink, self.rows = name, sink, rows
         self.schema = SCHEMAS[name]
-        self._cols: list[list[float | int | None]] = [[] for _ in self.schema]
+        self._rows: list[tuple[float | int | None, ...]] = []
 
     def append(self, *row: float | int | None) -> None:
         """One row, in schema column order."""
-        for col, v in zip(self._cols, row, strict=True):
-            col.append(v)
-        if len(self._cols[0]) >= self.rows:
+        if len(row) != len(self.schema):
+            raise ValueError(f"{self.name}: {len(row)} values for {len(self.schema)} columns")
+        self._rows.append(row)
+        if len(self._rows) >= self.rows:
             self.flush()
 
     def flush(self) -> None:
-        """Send the buffered rows to the sink."""
-        if self._cols[0]:
-            data = {k: pl.Series(k, c, dtype=t)
-                    for (k, t), c in zip(self.schema.items(), self._cols, strict=True)}
+        """Send the buffered rows to the sink (rows turned into columns here, once)."""
+        if self._rows:
+            cols = zip(*self._rows, strict=True)
+            data = {k: pl.Series(k, list(c), dtype=t)
+                    for (k, t), c in zip(self.schema.items(), cols, strict=True)}
             self.sink.write(self.name, pl.DataFrame(data))
-            self._cols = [[] for _ in self.schema]
+            self._rows = []
 
 
 class Occupancy:

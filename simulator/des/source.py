@@ -12,6 +12,8 @@ The allocator tick takes the arrivals with time <= now via :meth:`QuerySource.ta
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 from predictors.base import Predictor
@@ -55,6 +57,7 @@ class QuerySource:
         self._done = False
         self._cur: Block | None = None
         self._pos = 0
+        self._times: list[float] = []
         self.n_arrivals = 0
 
     def _draw(self) -> Block | None:
@@ -90,18 +93,19 @@ class QuerySource:
 
     def peek(self) -> float:
         """Arrival time (s) of the next untaken query; ``inf`` when none is left."""
-        while self._cur is None or self._pos >= self._cur.n:
+        while self._cur is None or self._pos >= len(self._times):
             self._cur, self._pos = self._draw(), 0
             if self._cur is None:
                 return np.inf
-        return float(self._cur.time[self._pos])
+            self._times = self._cur.time.tolist()   # list lookups: one per tick
+        return self._times[self._pos]
 
     def take(self, t: float) -> list[tuple[Block, int, int]]:
         """Every untaken arrival with time <= ``t``, as ``(block, lo, hi)`` slices."""
         out: list[tuple[Block, int, int]] = []
         while self.peek() <= t:
             assert self._cur is not None
-            hi = int(np.searchsorted(self._cur.time, t, side="right"))
+            hi = bisect_right(self._times, t, self._pos)   # the times are sorted
             out.append((self._cur, self._pos, hi))
             self._pos = hi
         return out
