@@ -176,10 +176,16 @@ class Allocator:
                 prior_thresholds=self._reference(thresholds))
             alloc = self.policy(inp, self.params)
             self.lam = alloc.shadow_price
-            caps = integer_caps(np.asarray(alloc.caps, dtype=np.float64), limit, budget)
+            raw = np.asarray(alloc.caps, dtype=np.float64)
+            small = _integer_caps_small(raw.tolist(), limit.tolist(), budget) \
+                if len(parts) == 1 and idx.size <= SMALL else None
+            if small is not None:
+                self._finish_small(k, t, parts[0], idx, small, free, holdings, budget)
+                return
+            caps = integer_caps(raw, limit, budget)
         rollout = cat(lambda p: p[0].rollout[p[1]:p[2]])
         if len(parts) == 1 and idx.size <= SMALL:
-            self._finish_small(k, t, parts[0], idx, rollout, caps, free, holdings, budget)
+            self._finish_small(k, t, parts[0], idx, caps.tolist(), free, holdings, budget)
             return
         generated, correct = replay(view.pool, idx, rollout, caps)
         admit = caps >= 1
@@ -209,13 +215,12 @@ class Allocator:
                   committed)
 
     def _finish_small(self, k: int, t: float, part: tuple[Block, int, int], idx: np.ndarray,
-                      rollout: np.ndarray, caps_arr: np.ndarray, free: float, holdings: float,
-                      budget: float) -> None:
+                      caps: list[int], free: float, holdings: float, budget: float) -> None:
         """The rest of :meth:`decide` for one block slice of a few queries, on lists
         (the same records, bank moves, GPU entries and order of side effects)."""
         block, lo, hi = part
         view = self.view
-        caps = caps_arr.tolist()
+        rollout = block.rollout[lo:hi]
         rows = idx.tolist()
         lengths, grades = view.lists.lengths, view.lists.correct
         length = [lengths[i][r] for i, r in zip(rows, rollout.tolist(), strict=True)]
