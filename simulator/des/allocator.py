@@ -255,8 +255,9 @@ class Allocator:
                     holdings: float, budget: float) -> None:
         """The same decision for a single pending query, in scalar form (fast path)."""
         view = self.view
+        lists = view.lists
         i = int(block.pool_index[j])
-        limit = int(view.max_tokens[i])
+        limit = lists.max_tokens[i]
         if self.policy is None:
             cap = limit
         else:
@@ -286,7 +287,7 @@ class Allocator:
         block.correct[j] = correct
         self.bank.commit(cap)
         self.env.log(f"admit q{q}")
-        self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(view.prompt_tokens[i]),
+        self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(lists.prompt_tokens[i]),
                             float(block.time[j]))])
         self._log(k, t, 1, holdings, free, budget, self.lam, 1, 0, cap)
 

@@ -36,12 +36,13 @@ _MASK = BLOCK - 1
 
 @dataclass(frozen=True)
 class PoolLists:
-    """Pool rows as Python lists: ``lengths[i][k]``, ``correct[i][k]``, ``prompt_tokens[i]``
-    (indexing a list costs far less than a numpy call on a handful of queries)."""
+    """Pool rows as Python lists: ``lengths[i][k]``, ``correct[i][k]``, ``prompt_tokens[i]``,
+    ``max_tokens[i]`` (indexing a list costs far less than a numpy call on a few queries)."""
 
     lengths: list[list[int]]
     correct: list[list[bool]]
     prompt_tokens: list[float]
+    max_tokens: list[int]
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class PoolView:
     def lists(self) -> PoolLists:
         """The per-query arrays the small-tick path reads, as Python lists (built once)."""
         return PoolLists(self.pool.lengths.tolist(), self.pool.correct.tolist(),
-                         self.prompt_tokens.tolist())
+                         self.prompt_tokens.tolist(), self.max_tokens.tolist())
 
     @classmethod
     def of(cls, pool: Pool) -> PoolView:
