@@ -141,7 +141,8 @@ class Allocator:
         """One tick at time ``t`` (s)."""
         k = self.n_ticks
         self.n_ticks += 1
-        self.env.log(f"tick {k}")
+        if self.env.trace is not None:
+            self.env.log(f"tick {k}")
         parts = self.source.take(t)
         bank = self.bank
         bank.accrue(t)
@@ -286,7 +287,8 @@ class Allocator:
         block.generated[j] = generated
         block.correct[j] = correct
         self.bank.commit(cap)
-        self.env.log(f"admit q{q}")
+        if self.env.trace is not None:
+            self.env.log(f"admit q{q}")
         self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(lists.prompt_tokens[i]),
                             float(block.time[j]))])
         self._log(k, t, 1, holdings, free, budget, self.lam, 1, 0, cap)

@@ -85,13 +85,13 @@ class Ledger:
                  sink: Sink) -> None:
         self.blocks, self.view, self.bank, self.sink = blocks, view, bank, sink
         self._next = 0
-        self.counts = np.zeros(5, dtype=np.int64)
+        self.counts = [0] * 5   #: outcomes so far, by code
 
     def abandoned(self, block: Block, rows: np.ndarray, t: float) -> None:
         """Queries ``rows`` of ``block`` got no tokens at the tick at ``t`` (s)."""
         block.outcome[rows] = ABANDONED
         block.end[rows] = t
-        self.counts[ABANDONED] += rows.size
+        self.counts[ABANDONED] += int(rows.size)
         self._resolve(block, int(rows.size))
 
     def started(self, q: int, t: float) -> None:
@@ -107,7 +107,9 @@ class Ledger:
         block.outcome[j] = code
         self.counts[code] += 1
         self.bank.settle(t, float(block.cap[j]), float(block.generated[j]))
-        self._resolve(block, 1)
+        block.remaining -= 1
+        if block.remaining == 0:
+            self.flush(final=False)
 
     def expired(self, q: int, t_end: float, t_now: float) -> None:
         """Query ``q`` expired in the GPU queue at ``t_end``; its cap returns at ``t_now``."""

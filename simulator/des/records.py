@@ -220,6 +220,14 @@ class Occupancy:
         """Account [t0, t1) (s) at constant levels."""
         rate = tokens / (t1 - t0)
         self.total_area += (active + queued) * (t1 - t0)
+        if t1 < self._end:   # within the open window: the loop's first pass, inlined
+            d = t1 - t0
+            self._area_a += active * d
+            self._area_q += queued * d
+            if active:
+                self._busy += d
+            self._tokens += rate * d
+            return
         while True:
             hi = min(t1, self._end)
             d = hi - t0
