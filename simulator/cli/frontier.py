@@ -7,8 +7,6 @@ import json
 import sys
 from typing import Any
 
-from predictors.base import drawn_pool, make_predictor
-from simulator.atomic import atomic_write_parquet
 from simulator.cli._args import (
     add_batch_options,
     check_policy_params,
@@ -20,8 +18,6 @@ from simulator.cli._args import (
     stream,
 )
 from simulator.errors import UserError
-from simulator.experiments.frontier import check_batch_memory, run_frontier
-from simulator.pools.source import resolve_pool
 
 DEFAULT_POLICIES = "uniform,tale,clear-heuristic,clear-cutoff,clear,oracle"
 
@@ -66,6 +62,11 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the frontier and print it."""
+    from predictors.base import drawn_pool, make_predictor
+    from simulator.atomic import atomic_write_parquet
+    from simulator.experiments.frontier import check_batch_memory, run_frontier
+    from simulator.pools.source import resolve_pool
+
     mix = stream(args.stream)
     params_by_policy = policy_params(args.param)
     check_policy_params(args.policies, params_by_policy)

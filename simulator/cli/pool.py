@@ -9,10 +9,11 @@ import sys
 from typing import Any
 
 from simulator.cli._args import name, output_file, positive_int, seed
-from simulator.pools.importer import FORMATS, import_pool
-from simulator.pools.pool import save_pool
-from simulator.pools.source import resolve_pool
-from simulator.pools.stats import BUDGETS, summary
+from simulator.pools.stats import BUDGETS
+
+#: the readers of simulator.pools.importer.FORMATS (spelt here so --help loads no polars;
+#: tests/test_pool_formats_cli.py checks they agree)
+FORMATS = ("auto", "generic", "thip", "lm-eval", "openai")
 
 IMPORT_HELP = """\
 Read one or more sources and write one validated pool. Rows with the same id, also
@@ -134,6 +135,9 @@ def register(sub: Any) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     """Import, validate and write the pool; print a one-line confirmation."""
+    from simulator.pools.importer import import_pool
+    from simulator.pools.pool import save_pool
+
     output_file(args.output, "-o", "pool.parquet")
     notes: list[str] = []
     pool = import_pool(args.sources, benchmark=args.benchmark, max_tokens=args.max_tokens,
@@ -151,6 +155,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_inspect(args: argparse.Namespace) -> int:
     """Print the pool summary as aligned tables or JSON."""
+    from simulator.pools.source import resolve_pool
+    from simulator.pools.stats import summary
+
     info = summary(resolve_pool(args.pool, seed=args.seed))
     if args.json:
         json.dump({"pool": args.pool, **info}, sys.stdout, indent=1)

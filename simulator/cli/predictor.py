@@ -12,7 +12,6 @@ import sys
 from typing import Any
 
 from simulator.cli._args import fraction, output_file, positive_int, seed
-from simulator.pools.source import resolve_pool
 
 EXAMPLE = """\
 examples:
@@ -96,6 +95,7 @@ def run_train(args: argparse.Namespace) -> int:
     output_file(args.out, "--out", "model.pt")  # before torch loads
     from predictors.learned_model import save_model
     from predictors.learned_train import train
+    from simulator.pools.source import resolve_pool
 
     pool = resolve_pool(args.pool)
     model = train(pool, epochs=args.epochs, seed=args.seed, test_frac=args.test_frac)
@@ -117,6 +117,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from predictors.learned_features import check_pool
     from predictors.learned_model import load_model
     from predictors.learned_train import evaluate
+    from simulator.pools.source import resolve_pool
 
     model = load_model(args.model)
     pool = resolve_pool(args.pool)

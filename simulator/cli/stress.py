@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-from tqdm import tqdm
-
-from simulator.atomic import atomic_write_parquet
 from simulator.cli._args import (
     add_batch_options,
     check_policy_params,
@@ -25,15 +23,9 @@ from simulator.cli._args import (
     stream,
 )
 from simulator.errors import UserError
-from simulator.experiments.frontier import check_batch_memory
-from simulator.experiments.stress import (
-    NOISE_KINDS,
-    paired_difference,
-    predictor_settings,
-    run_stress,
-    summarise,
-)
-from simulator.pools.source import resolve_pool
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DEFAULT_POLICIES = "uniform,clear,clear-calibrated"
 DEFAULT_SIGMAS = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0"
@@ -42,6 +34,21 @@ DEFAULT_SIGMAS = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0"
 def signed_list(text: str) -> list[float]:
     """argparse type: comma-separated finite numbers, negatives allowed (bias levels)."""
     return number_list(text)
+
+
+class _NoiseKinds:
+    """The ``--noise-kind`` choices, read from :data:`simulator.experiments.stress.NOISE_KINDS`
+    only when argparse checks a value or formats the command's help, so that starting
+    the CLI imports no experiment code (polars, scipy.stats)."""
+
+    def _kinds(self) -> list[str]:
+        return list(importlib.import_module("simulator.experiments.stress").NOISE_KINDS)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._kinds()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds())
 
 
 def register(sub: Any) -> None:
@@ -61,8 +68,8 @@ def register(sub: Any) -> None:
     p.add_argument("--sigmas", type=signed_list, default=signed_list(DEFAULT_SIGMAS),
                    help="noise levels, comma-separated (meaning per --noise-kind: sigma, "
                    "signed log-bias, swapped fraction, mean sigma); default: 0,0.1,...,1.0")
-    p.add_argument("--noise-kind", default="lognormal", choices=list(NOISE_KINDS),
-                   help="noise model; default: %(default)s")
+    p.add_argument("--noise-kind", default="lognormal", choices=_NoiseKinds(),
+                   metavar="KIND", help="noise model: %(choices)s; default: %(default)s")
     p.add_argument("--predictor-param", action="append", metavar="NAME=VALUE",
                    help="extra predictor setting, repeatable (e.g. sigma=0.3 with "
                    "--noise-kind bias, slope=2 with difficulty)")
@@ -80,6 +87,18 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep, write the Parquet table and print the summary."""
+    from tqdm import tqdm
+
+    from simulator.atomic import atomic_write_parquet
+    from simulator.experiments.frontier import check_batch_memory
+    from simulator.experiments.stress import (
+        paired_difference,
+        predictor_settings,
+        run_stress,
+        summarise,
+    )
+    from simulator.pools.source import resolve_pool
+
     mix = stream(args.stream)
     params = policy_params(args.param)
     check_policy_params(args.policies, params)
@@ -127,6 +146,8 @@ def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 def format_summary(summary: pl.DataFrame, seeds: int, title: str = "accuracy") -> str:
     """Rows = noise level, columns = policy: 'mean ±half' (95% t-interval)."""
+    import polars as pl
+
     lines: list[str] = []
     policies = list(dict.fromkeys(summary["policy"].to_list()))
     for b in sorted(set(summary["budget"].to_list())):

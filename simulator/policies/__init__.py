@@ -22,6 +22,7 @@ from simulator.policies.base import (
     get_policy,
     policy_params,
     register_policy,
+    uses_curves,
 )
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "get_policy",
     "policy_params",
     "register_policy",
+    "uses_curves",
 ]

@@ -11,6 +11,7 @@ inputs give the same caps.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
     "get_policy",
     "policy_params",
     "register_policy",
+    "uses_curves",
 ]
 
 
@@ -44,7 +46,8 @@ class AllocationInput:
         solvability: (N,) predicted probability q_i of being solvable, or None.
         true_tau: (N,) oracle thresholds (oracle policy only), or None.
         curves: oracle S-curves as ``(lengths, correct_and_valid)`` (N, K) arrays, used
-            by the oracle policy only, or None.
+            by the oracle policy only, or None (the online allocator passes them only to
+            policies registered with ``curves=True``).
         warm_start: the previous tick's shadow price (online allocator), or None.
         threshold_sd: the predictor's additive noise SD of ln T (ln tokens), or None
             (see :class:`predictors.base.Prediction`).
@@ -84,17 +87,33 @@ PolicyFn = Callable[[AllocationInput, Mapping[str, Any]], Allocation]
 #: this module (which runs the package first) always sees them registered.
 POLICIES: Registry[PolicyFn] = Registry("policy", "policies")
 _PARAMS: dict[str, tuple[str, ...]] = {}
+_CURVES: set[PolicyFn] = set()
 
 
-def register_policy(name: str, params: tuple[str, ...] = ()) -> Callable[[PolicyFn], PolicyFn]:
+def register_policy(name: str, params: tuple[str, ...] = (),
+                    curves: bool = False) -> Callable[[PolicyFn], PolicyFn]:
     """Decorator: list ``fn`` in :data:`POLICIES` under ``name`` (the YAML ``kind``).
 
     Args:
         name: the registry key.
         params: the parameter names the policy reads from its ``params`` mapping.
+        curves: the policy reads ``AllocationInput.curves``; the online allocator
+            gathers those (N, K) arrays only for such policies.
     """
     _PARAMS[name] = params
-    return POLICIES.register(name)
+    register = POLICIES.register(name)
+
+    def decorate(fn: PolicyFn) -> PolicyFn:
+        if curves:
+            _CURVES.add(fn)
+        return register(fn)
+
+    return decorate
+
+
+def uses_curves(fn: PolicyFn) -> bool:
+    """Whether policy ``fn`` was registered with ``curves=True`` (reads the S-curves)."""
+    return fn in _CURVES
 
 
 def get_policy(name: str) -> PolicyFn:
@@ -145,7 +164,10 @@ def check_input(inp: AllocationInput) -> tuple[np.ndarray, float]:
     t = np.asarray(inp.thresholds, dtype=np.float64)
     if t.ndim != 1:
         raise ValueError("thresholds must be a 1-D array")
-    if t.size and not (np.isfinite(t).all() and (t > 0).all()):
+    if t.size <= 16:   # a DES tick: the same test on a few floats, without numpy calls
+        if not all(0.0 < x < math.inf for x in t.tolist()):
+            raise ValueError("thresholds must be finite and > 0 tokens")
+    elif not (np.isfinite(t).all() and (t > 0).all()):
         raise ValueError("thresholds must be finite and > 0 tokens")
     b = float(inp.budget)
     if not np.isfinite(b) or b < 0:

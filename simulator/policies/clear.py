@@ -56,5 +56,5 @@ def clear(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     else:
         raise ValueError(f"clear: unknown solver {solver!r}; valid: {', '.join(SOLVERS)}")
     return Allocation(sol.caps, sol.lam,
-                      info={"beta": beta, "funded": float(sol.funded.sum()),
+                      info={"beta": beta, "funded": float(np.count_nonzero(sol.funded)),
                             "iterations": float(sol.iterations)})

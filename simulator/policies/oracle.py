@@ -82,7 +82,7 @@ def _step_curve_segments(lengths: np.ndarray, good: np.ndarray) -> list[Segment]
     return segs
 
 
-@register_policy("oracle")
+@register_policy("oracle", curves=True)
 def oracle(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
     """Upper bound using the true S-curves (``curves``) or true thresholds."""
     t, b = check_input(inp)

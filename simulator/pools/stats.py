@@ -9,10 +9,12 @@ directly comparable figures. Lengths are in generated tokens.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulator.pools.pool import Pool
+if TYPE_CHECKING:
+    from simulator.pools.pool import Pool
 
 __all__ = [
     "BUDGETS",

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator
 
 from simulator.checks import StrictModel
-from simulator.traffic.traces import Trace, load_trace
+
+if TYPE_CHECKING:  # traces need polars: imported only when a trace is read
+    from simulator.traffic.traces import Trace
 
 __all__ = ["ARRIVALS", "ArrivalGen", "ArrivalSpec", "GammaSpec", "PiecewiseSpec",
            "PoissonSpec", "RatePoint", "TraceSpec", "make_arrivals"]
@@ -179,6 +181,8 @@ def read_trace(path: str) -> np.ndarray:
         UserError: naming ``arrivals.path`` (and the line or row of a bad value), when
             the file is missing, unreadable or holds anything but numbers >= 0.
     """
+    from simulator.traffic.traces import load_trace
+
     return load_trace(path).times
 
 
@@ -205,6 +209,8 @@ def _piecewise(spec: object, rng: np.random.Generator) -> ArrivalGen:
 
 def _trace(spec: object, rng: np.random.Generator) -> ArrivalGen:
     assert isinstance(spec, TraceSpec)
+    from simulator.traffic.traces import load_trace
+
     path = spec.resolved_path()
     gen = _Trace(load_trace(path, spec.format, start=spec.start,
                             time_scale=spec.time_scale, limit=spec.limit))

@@ -8,11 +8,14 @@ that tier (with replacement).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simulator.errors import UserError
-from simulator.pools.pool import Pool
+
+if TYPE_CHECKING:
+    from simulator.pools.pool import Pool
 
 __all__ = ["MIXES", "TIER_NAMES", "mix_weights", "sample_stream", "tiers"]
 
