@@ -44,7 +44,8 @@ def one(n: int, rate: float, policy: str, streams: int = 0,
     """
     sys.path.insert(0, str(repo))
     from simulator.des.runner import run_to_dir
-    from simulator.scenario.io import load_scenario
+    from simulator.pools.source import resolve_pool
+    from simulator.scenario.io import parse_scenario
 
     load: dict[str, object] = {"stream": "balanced",
                                "arrivals": {"kind": "poisson", "rate": rate}}

@@ -35,8 +35,9 @@ import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simulator.des.engine import TICK, At, Engine  # noqa: E402
 from simulator.des.gpu import FluidGpu  # noqa: E402
+
+from simulator.des.engine import TICK, At, Engine  # noqa: E402
 from simulator.des.records import MemorySink, Occupancy, Spool  # noqa: E402
 from simulator.des.runner import run  # noqa: E402
 from simulator.scenario.models import GpuSpec  # noqa: E402
