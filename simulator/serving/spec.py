@@ -32,20 +32,11 @@ class GpuSpec(_Spec):
     to it from a roofline of real hardware and model figures (:mod:`.presets`).
     """
 
-    preset: str | None = Field(default=None, description="hardware preset GPU-MODEL, e.g. "
-                               "h100-qwen2.5-7b (clearsim gpu list); fills the fields not "
-                               "written here")
-    memory_gib: float | None = Field(default=None, gt=0, le=1e5, description="with a "
-                                     "preset: the GPU's memory (GiB) instead of the "
-                                     "preset's, for the derived kv_tokens")
-
     max_seqs: int | None = Field(default=256, gt=0, description="concurrent sequences S "
                                  "(null = unlimited); extra requests queue FIFO")
     s0: float = Field(default=0.012, ge=0, le=3600, description="fixed decode-step time (s)")
     s1: float = Field(default=0.0002, ge=0, le=3600,
                       description="decode-step time per active sequence (s)")
-    s2: float = Field(default=0.0, ge=0, le=1, description="decode-step time per cached "
-                      "context token of the running batch (s/token); 0 = context-free")
     p0: float = Field(default=0.01, ge=0, le=3600,
                       description="fixed prefill time per sequence (s; timer prefill only)")
     p1: float = Field(default=0.00005, ge=0, le=1, description="prefill time per prompt "
@@ -54,6 +45,8 @@ class GpuSpec(_Spec):
                                   "admitted to a full queue expires (null = no cap)")
     deadline: float | None = Field(default=None, gt=0, le=1e9, description="a query still "
                                    "queued this long after arrival expires (s; null = never)")
+    s2: float = Field(default=0.0, ge=0, le=1, description="decode-step time per cached "
+                      "context token of the running batch (s/token); 0 = context-free")
     kv_tokens: int | None = Field(default=None, gt=0, le=10**12, description="KV-cache pool "
                                   "(tokens; null = unlimited memory)")
     block_size: int = Field(default=16, gt=0, le=4096, description="KV block size (tokens); "
@@ -69,6 +62,12 @@ class GpuSpec(_Spec):
         default=None, gt=0, le=10**7, description="tokens per step (decode + prefill "
         "chunks; vLLM max_num_batched_tokens); set = chunked prefill inside the step "
         "budget at p1 s/token, null = prefill on its own p0 + p1 prompt timer")
+    preset: str | None = Field(default=None, description="hardware preset GPU-MODEL, e.g. "
+                               "h100-qwen2.5-7b (clearsim gpu list); fills the fields not "
+                               "written here")
+    memory_gib: float | None = Field(default=None, gt=0, le=1e5, description="with a "
+                                     "preset: the GPU's memory (GiB) instead of the "
+                                     "preset's, for the derived kv_tokens")
 
     @field_validator("preset")
     @classmethod
