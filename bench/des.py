@@ -8,6 +8,7 @@ not the interpreter's start and imports.
     .venv/bin/python bench/des.py                 # 1e4, 1e5, 1e6 arrivals
     .venv/bin/python bench/des.py --sizes 1e4,1e5 # quick
     .venv/bin/python bench/des.py --streams --sizes 1e6 [--baseline-repo ../main]
+    .venv/bin/python bench/des.py --serving       # KV memory + s2 + patience off vs on
 
 ``--streams`` runs, side by side at each size, the single-stream form, the same load
 as one entry of ``streams:`` and as four streams (a quarter of the rate each), and
@@ -35,12 +36,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+SERVING_ON = {"s2": 1.7e-8, "kv_tokens": 60000, "block_size": 16}
+"""The serving-v2 variant: context-dependent step time and a KV pool that binds."""
+
+
 def one(n: int, rate: float, policy: str, streams: int = 0,
-        repo: Path = REPO) -> dict[str, float]:
+        repo: Path = REPO, serving: bool = False) -> dict[str, float]:
     """Run ``n`` arrivals in this process; wall and CPU time and peak RSS.
 
     ``streams`` 0 is the single-stream form; k >= 1 gives ``streams:`` with k entries
-    of rate / k each (the same total load).
+    of rate / k each (the same total load). ``serving`` turns on :data:`SERVING_ON`
+    and patience.
     """
     sys.path.insert(0, str(repo))
     from simulator.des.runner import run_to_dir
@@ -57,8 +63,10 @@ def one(n: int, rate: float, policy: str, streams: int = 0,
         "pool": "default", **load,
         "allocator": {"policy": policy, "period": 1.0, "budget_rate": 200.0 * rate,
                       "window": 10.0},
-        "gpu": {"max_seqs": 1024, "s0": 0.01, "s1": 0.00001},
+        "gpu": {"max_seqs": 1024, "s0": 0.01, "s1": 0.00001,
+                **(SERVING_ON if serving else {})},
         "n_queries": n, "output": {"gpu_window": 60.0},
+        **({"patience": {"kind": "exponential", "mean": 30.0}} if serving else {}),
     })
     pool = resolve_pool("default")
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,7 +74,9 @@ def one(n: int, rate: float, policy: str, streams: int = 0,
         res = run_to_dir(sc, Path(tmp) / "out", pool=pool)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {"arrivals": n, "wall_s": wall, "cpu_s": cpu, "queries_per_wall_s": n / wall,
+    return {"arrivals": n, "wall_s": wall, "cpu_s": cpu,
+            "preemptions": res.summary.get("preemptions") or 0,
+            "timed_out_rate": res.summary["timed_out_rate"], "queries_per_wall_s": n / wall,
             "peak_rss_mb": peak_mb, "accuracy": res.summary["accuracy"],
             "sim_seconds": res.summary["sim_seconds"]}
 
@@ -105,13 +115,18 @@ def main() -> None:
                     help="compare one and four streams with the single-stream form")
     ap.add_argument("--baseline-repo", metavar="DIR",
                     help="with --streams: run the single-stream form from this checkout")
+    ap.add_argument("--serving", action="store_true", help="run each size twice, KV "
+                    "memory + s2 + patience off and on, and print the CPU-time ratio")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--n-streams", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--repo", default=str(REPO), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
         print(json.dumps(one(args.one, args.rate, args.policy, args.n_streams,
-                             Path(args.repo))))
+                             Path(args.repo), args.serving)))
+        return
+    if args.serving:
+        _serving(args)
         return
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     if args.streams:
@@ -123,6 +138,21 @@ def main() -> None:
         r = _sub(size, args)
         print(f"{r['arrivals']:>10,} {r['wall_s']:>8.2f} {r['cpu_s']:>8.2f} "
               f"{r['arrivals'] / r['cpu_s']:>14,.0f} {r['peak_rss_mb']:>12.0f}", flush=True)
+
+
+def _serving(args: argparse.Namespace) -> None:
+    print(f"{'arrivals':>10} {'CPU s off':>10} {'CPU s on':>10} {'on/off':>7} "
+          f"{'preemptions':>12} {'timed out':>10}")
+    for size in (int(float(s)) for s in args.sizes.split(",")):
+        r = {}
+        for on in (False, True):
+            cmd = [sys.executable, __file__, "--one", str(size), "--rate", str(args.rate),
+                   "--policy", args.policy] + (["--serving"] if on else [])
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            r[on] = json.loads(out.strip().splitlines()[-1])
+        print(f"{size:>10,} {r[False]['cpu_s']:>10.2f} {r[True]['cpu_s']:>10.2f} "
+              f"{r[True]['cpu_s'] / r[False]['cpu_s']:>7.2f} {r[True]['preemptions']:>12,} "
+              f"{r[True]['timed_out_rate']:>10.3f}", flush=True)
 
 
 if __name__ == "__main__":

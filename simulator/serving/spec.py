@@ -8,11 +8,13 @@ KV memory, prefill on its own timer, no patience, one replica).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import replace
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from simulator.checks import StrictModel
+from simulator.serving.presets import GPUS, MODELS, PRESETS, derive
 
 __all__ = ["ExponentialPatience", "FixedPatience", "GpuSpec", "LognormalPatience",
            "Patience"]
@@ -27,7 +29,8 @@ class GpuSpec(_Spec):
 
     Decode step time s = s0 + s1 n + s2 C (s), n sequences decoding, C their cached
     context (tokens); prefill on a timer p0 + p1 prompt (s), or in the step budget
-    when ``max_batched_tokens`` is set.
+    when ``max_batched_tokens`` is set. ``preset`` fills every field not written next
+    to it from a roofline of real hardware and model figures (:mod:`.presets`).
     """
 
     max_seqs: int | None = Field(default=256, gt=0, description="concurrent sequences S "
@@ -35,8 +38,6 @@ class GpuSpec(_Spec):
     s0: float = Field(default=0.012, ge=0, le=3600, description="fixed decode-step time (s)")
     s1: float = Field(default=0.0002, ge=0, le=3600,
                       description="decode-step time per active sequence (s)")
-    s2: float = Field(default=0.0, ge=0, le=1, description="decode-step time per cached "
-                      "context token of the running batch (s/token); 0 = context-free")
     p0: float = Field(default=0.01, ge=0, le=3600,
                       description="fixed prefill time per sequence (s; timer prefill only)")
     p1: float = Field(default=0.00005, ge=0, le=1, description="prefill time per prompt "
@@ -45,6 +46,8 @@ class GpuSpec(_Spec):
                                   "admitted to a full queue expires (null = no cap)")
     deadline: float | None = Field(default=None, gt=0, le=1e9, description="a query still "
                                    "queued this long after arrival expires (s; null = never)")
+    s2: float = Field(default=0.0, ge=0, le=1, description="decode-step time per cached "
+                      "context token of the running batch (s/token); 0 = context-free")
     kv_tokens: int | None = Field(default=None, gt=0, le=10**12, description="KV-cache pool "
                                   "(tokens; null = unlimited memory)")
     block_size: int = Field(default=16, gt=0, le=4096, description="KV block size (tokens); "
@@ -60,6 +63,33 @@ class GpuSpec(_Spec):
         default=None, gt=0, le=10**7, description="tokens per step (decode + prefill "
         "chunks; vLLM max_num_batched_tokens); set = chunked prefill inside the step "
         "budget at p1 s/token, null = prefill on its own p0 + p1 prompt timer")
+    preset: str | None = Field(default=None, description="hardware preset GPU-MODEL, e.g. "
+                               "h100-qwen2.5-7b (clearsim gpu list); fills the fields not "
+                               "written here")
+    memory_gib: float | None = Field(default=None, gt=0, le=1e5, description="with a "
+                                     "preset: the GPU's memory (GiB) instead of the "
+                                     "preset's, for the derived kv_tokens")
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, v: str | None) -> str | None:
+        if v is not None and v not in PRESETS:
+            raise ValueError(f"unknown preset {v!r}; valid: {', '.join(PRESETS)}")
+        return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_preset(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("preset"), str):
+            return data
+        if data["preset"] not in PRESETS:
+            return data  # reported by _known_preset
+        g, m = PRESETS[data["preset"]]
+        gpu = GPUS[g]
+        mem = data.get("memory_gib")
+        if isinstance(mem, int | float) and not isinstance(mem, bool) and mem > 0:
+            gpu = replace(gpu, memory_gib=float(mem))
+        return {**derive(gpu, MODELS[m]), **data}
 
     @model_validator(mode="after")
     def _consistent(self) -> GpuSpec:
@@ -77,7 +107,7 @@ class GpuSpec(_Spec):
         """True when a serving-v2 feature is on (the query table gains ttft, tpot and
         preemptions); False reproduces the original model and its outputs exactly."""
         return (self.s2 > 0 or self.kv_tokens is not None
-                or self.max_batched_tokens is not None)
+                or self.max_batched_tokens is not None or self.preset is not None)
 
 
 class FixedPatience(_Spec):
