@@ -10,8 +10,10 @@ Embedded pools (:data:`EMBEDDED_POOLS`), generated in memory from a seed:
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from simulator.pools.pool import Pool, load_pool
+if TYPE_CHECKING:  # the pool needs polars: loaded only when a pool is resolved
+    from simulator.pools.pool import Pool
 
 __all__ = ["DEFAULT_POOL", "EMBEDDED_POOLS", "GREEDY_POOL", "is_embedded", "resolve_pool"]
 
@@ -49,4 +51,6 @@ def resolve_pool(spec: str, seed: int = 0) -> Pool:
         return _default(seed)
     if spec == GREEDY_POOL:
         return _greedy(seed)
+    from simulator.pools.pool import load_pool
+
     return load_pool(spec)

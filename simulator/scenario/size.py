@@ -69,15 +69,17 @@ def _time_of(arrivals: Any, n: float) -> float:
 def estimate(scenario: Any) -> dict[str, float] | None:
     """Estimated ``horizon`` (s), ``arrivals``, ``ticks`` and ``gpu_windows`` of a run,
     or None for trace arrivals (bounded by their file)."""
-    arrivals = scenario.arrivals
-    if arrivals.kind == "trace" or (scenario.duration is None) == (scenario.n_queries is None):
+    specs = ([scenario.arrivals] if scenario.streams is None
+             else [s.arrivals for s in scenario.streams])
+    specs = [a for a in specs if a.kind != "trace"]  # a trace is bounded by its file
+    if not specs or (scenario.duration is None) == (scenario.n_queries is None):
         return None
     if scenario.duration is not None:
         horizon = float(scenario.duration)
-        count = _lambda(arrivals, horizon)
-    else:
+        count = sum(_lambda(a, horizon) for a in specs)
+    else:  # several streams reach n_queries together no later than any one alone
         count = float(scenario.n_queries)
-        horizon = _time_of(arrivals, count)
+        horizon = min(_time_of(a, count) for a in specs)
     period = float(scenario.allocator.period)
     ticks = count if period == 0 else horizon / period
     return {"horizon": horizon, "arrivals": count, "ticks": ticks,

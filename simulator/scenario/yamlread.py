@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = ["MAX_DEPTH", "MAX_NODES", "YamlRefused", "load_yaml"]
 
@@ -43,7 +43,8 @@ class _Loader(yaml.SafeLoader):
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
         try:
-            if self._depth > MAX_DEPTH:
+            if self._depth > MAX_DEPTH and not self.check_event(  # levels are collections
+                    yaml.ScalarEvent, yaml.AliasEvent):
                 mark = self.peek_event().start_mark
                 raise YamlRefused(f"nested more than {MAX_DEPTH} levels deep at line "
                                   f"{mark.line + 1}; flatten the document")
@@ -98,7 +99,8 @@ def _measure(root: Node) -> None:
         if done:
             kids = _children(node)
             size[key] = 1 + sum(size[id(c)] for c in kids)
-            depth[key] = 1 + max((depth[id(c)] for c in kids), default=0)
+            depth[key] = (0 if isinstance(node, ScalarNode) else 1) + max(  # collections
+                (depth[id(c)] for c in kids), default=0)
             open_nodes.discard(key)
             if size[key] > MAX_NODES:
                 raise YamlRefused(f"aliases (&/*) expand the document to more than "
