@@ -39,7 +39,11 @@ def test_golden_short_run(path: Path) -> None:
     got = {k: res.summary[k] for k in KEYS}
     got["abandoned"] = int((q["outcome"] == "abandoned").sum())
     got["tokens"] = int(q["tokens_generated"].sum())
-    golden = GOLDEN / f"des_{path.stem}.json"
+    stem = path.stem
+    trace = getattr(sc.arrivals, "path", None)
+    if getattr(sc.arrivals, "fallback", None) is not None:  # one golden per trace replayed
+        stem += "-real" if Path(str(trace)).exists() else "-generated"
+    golden = GOLDEN / f"des_{stem}.json"
     if os.environ.get("CLEARSIM_REGEN_GOLDEN") or not golden.exists():
         golden.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n")
     assert got == json.loads(golden.read_text())
