@@ -228,3 +228,15 @@ def test_bad_flags_are_one_line_exit_2(tmp_path: Path, args: list[str], words: s
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name,task", [
+    ("samples_gsm8k_2024-05-01T12-00-00.123.jsonl", "gsm8k"),
+    ("samples_math500_2026-01-01.jsonl", "math500"),
+    ("samples_minerva_math_algebra_2024-05-01_12-00-00.jsonl", "minerva_math_algebra"),
+    ("samples_aime.jsonl", "aime"),
+    ("results.jsonl", None),
+])
+def test_lmeval_task_from_file_name(name: str, task: str | None) -> None:
+    from simulator.pools.lmeval import task_from_name
+    assert task_from_name(Path(name)) == task

@@ -37,8 +37,10 @@ def is_lmeval_line(record: object) -> bool:
 
 
 def task_from_name(path: Path) -> str | None:
-    """``gsm8k`` from ``samples_gsm8k_2024-05-01T12-00-00.123.jsonl``; None otherwise."""
-    m = re.fullmatch(r"samples_(.+?)(_\d{4}-\d{2}-\d{2}T[\d\-.:]+)?", path.stem)
+    """``gsm8k`` from ``samples_gsm8k_2024-05-01T12-00-00.123.jsonl``; None otherwise.
+
+    The time stamp may also be a bare date (``samples_gsm8k_2024-05-01``)."""
+    m = re.fullmatch(r"samples_(.+?)(_\d{4}-\d{2}-\d{2}(?:[T_][\d\-.:]+)?)?", path.stem)
     return m.group(1) if m else None
 
 
