@@ -19,7 +19,7 @@ When no value passes, the range where each SLO holds on its own is bisected as w
 (``CapacityResult.held``), so a conflict is reported with both edges: e.g. on
 balanced, ``accuracy>=0.5`` holds only above a budget rate of about 2500 tokens/s and
 ``latency_p95<=15`` (answered queries) only below about 950 (means; the conservative
-bounds of 3 seeds move both edges outward: about 5200 and 910).
+bounds of 3 seeds narrow both ranges: edges about 5200 and 910).
 """
 
 from __future__ import annotations
