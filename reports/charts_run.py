@@ -119,8 +119,11 @@ def allocation_scatter(sample: pl.DataFrame, policies: Sequence[str]) -> alt.Fac
                  alt.Tooltip("cap:Q", title="Cap (tokens)", format=",.0f"),
                  alt.Tooltip("outcome:N", title="Outcome")],
     )
+    columns = min(3, max(1, len(order)))
     chart = alt.layer(diagonal, points, data=sample).properties(width=250, height=220).facet(
-        facet=alt.Facet("policy:N", title=None, sort=order), columns=min(3, max(1, len(order))))
+        facet=alt.Facet("policy:N", title=None, sort=order), columns=columns)
+    if len(order) % columns:  # a short last row: a shared footer axis would sit under
+        chart = chart.resolve_axis(x="independent")  # an empty cell; each panel its own
     return finish(chart, "Allocation: cap vs predicted threshold",
                   f"A sample of {sample.height:,} queries; abandoned queries get cap 0 "
                   "(crosses); dashed: cap = predicted threshold; symmetric-log axes")

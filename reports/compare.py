@@ -114,12 +114,16 @@ def first_screen_html(doc: Mapping[str, Any]) -> str:
 
 def interval_frame(doc: Mapping[str, Any], which: str) -> pl.DataFrame:
     """policy, metric, label, mean, ci_low, ci_high of :data:`CHART_METRICS` (``which``:
-    ``stats`` or ``diff``), upper-bound policies labelled so."""
+    ``stats`` or ``diff``), upper-bound policies labelled so. A rate the tables leave out
+    (0 for every policy, e.g. timed out without client patience) gets no panel either:
+    it would be an empty facet."""
     labels = {m["key"]: m["label"] for m in doc["metrics"]}
+    shown = {m["key"] for m in _shown(doc)}
     rows = []
     for r in doc["results"]:
         iv = r.get(which)
-        if r["metric"] not in CHART_METRICS or iv is None or iv.get("mean") is None:
+        if (r["metric"] not in CHART_METRICS or r["metric"] not in shown or iv is None
+                or iv.get("mean") is None):
             continue
         lo = iv["ci_low"] if iv.get("ci_low") is not None else iv["mean"]
         hi = iv["ci_high"] if iv.get("ci_high") is not None else iv["mean"]

@@ -46,6 +46,7 @@ pre { background: #f7f7f7; border: 1px solid #ddd; padding: 8px; font-size: 12px
 details { margin: 6px 0; } summary { cursor: pointer; }
 .scenario { font-size: 15px; max-width: 1000px; line-height: 1.4; }
 .headlines li { margin: 3px 0; font-size: 15px; } .ci { color: #666; font-size: 12px; }
+td .ci { display: block; white-space: nowrap; }  /* the interval on its own line, whole */
 .note { color: #444; font-size: 13px; max-width: 1000px; } .warn { color: #a00; }
 """
 

@@ -84,3 +84,42 @@ def test_cli_finds_the_interval_on_balanced(capsys: pytest.CaptureFixture[str]) 
     assert lines[-1].startswith(f"{PARAM} = ") and "the lowest value meeting" in lines[-1]
     value = lines[-1].split(" = ")[1].split(":")[0]
     assert value.isdigit()  # whole tokens/s: the precision of the search, not 6 digits
+
+
+def test_conflicting_slos_report_where_each_holds_alone() -> None:
+    slos = parse_slos("accuracy>=0.5,latency_p95<=30")  # 5000 up and 3000 down: no overlap
+    res = capacity_search(BASE, PARAM, slos, 200.0, 8000.0, rising, grid=9,
+                          direction="min", max_probes=40, seeds=1)
+    assert res.answer is None and res.intervals == []
+    tol = (8000.0 - 200.0) / 256.0
+    acc = res.held["accuracy>=0.5"]
+    lat = res.held["latency_p95<=30"]
+    assert acc is not None and lat is not None
+    assert 5000.0 <= acc[0] <= 5000.0 + tol and acc[1] == 8000.0
+    assert lat[0] == 200.0 and 3000.0 - tol <= lat[1] <= 3000.0
+    never = capacity_search(BASE, PARAM, parse_slos("accuracy>=2,latency_p95<=30"), 200.0,
+                            8000.0, rising, grid=9, direction="min", max_probes=40)
+    assert never.held["accuracy>=2"] is None
+
+
+def test_probe_values_print_with_their_interval() -> None:
+    from simulator.cli.capacity import _fmt
+
+    assert _fmt(0.51724, 0.0317) == "0.517 ± 0.032"
+    assert _fmt(410.86, 59.2) == "411 ± 59"
+    assert _fmt(12.8612, 0.85) == "12.86 ± 0.85"
+    assert _fmt(0.5, None) == "0.5" and _fmt(None) == "n/a"
+
+
+def test_cli_reports_the_conflict_on_balanced(capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's SLOs on balanced: accuracy >= 0.5 needs ~590 tokens per query, whose
+    answers take far over 15 s at p95 on this GPU, so no budget meets both."""
+    code = main(["capacity", str(BALANCED), "--slo", "accuracy>=0.5,latency_p95<=15",
+                 "--param", PARAM, "--lo", "200", "--hi", "8000", "--direction", "min",
+                 "--set", "duration=120", "--seeds", "2", "--max-probes", "20"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert " ± " in out  # probe metrics with their 95% half-width
+    assert f"accuracy>=0.5 holds for {PARAM} in [" in out
+    assert f"latency_p95<=15 holds for {PARAM} in [200, " in out
+    assert "the SLOs conflict: no value meets all of them; the gap is (" in out

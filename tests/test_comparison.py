@@ -143,3 +143,18 @@ def test_report_title_names_the_users_pool_and_scenario_appears_once(
     # the resolved scenario once, then only what the other policy changes
     assert html.count("budget_rate: 800") == 1
     assert "<b>clear</b>: allocator.policy: clear" in html
+
+
+def test_a_rate_zero_for_every_policy_gets_no_chart_panel() -> None:
+    """Balanced has no client patience: timed out is 0 everywhere, so its panel would be
+    an empty facet (one dot per policy at 0); the tables leave it out too."""
+    from reports.compare import interval_frame
+
+    c = compare(load_scenario(BALANCED, SHORT), ["uniform", "clear"], seeds=2)
+    doc = comparison_dict(c)
+    timed = [r for r in doc["results"] if r["metric"] == "timed_out_rate"]
+    assert timed and all(r["stats"]["mean"] == 0 for r in timed)  # still in the JSON
+    for which in ("stats", "diff"):
+        metrics = set(interval_frame(doc, which)["metric"].to_list())
+        assert "timed_out_rate" not in metrics and "accuracy" in metrics
+        assert "abandonment_rate" in metrics  # 0 for uniform only: kept

@@ -266,3 +266,13 @@ def test_file_labels_stay_distinct() -> None:
         "a/stress", "b/stress"]
     assert _file_labels([Path("a/s.parquet"), Path("b/a/s.parquet")]) == [
         "1: a/s", "2: a/s"]
+
+
+def test_allocation_facets_with_a_short_last_row_get_their_own_x_axis() -> None:
+    """Five policies in three columns: a shared footer axis would hang under the empty
+    sixth cell, so each panel draws its own; a full row keeps the shared axis."""
+    sample = agg.allocation_sample(_queries())
+    five = allocation_scatter(sample, ["a", "b", "c", "d", "e"]).to_dict()
+    assert five["resolve"]["axis"]["x"] == "independent"
+    three = allocation_scatter(sample, ["a", "b", "c"]).to_dict()
+    assert "resolve" not in three

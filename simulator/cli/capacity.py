@@ -24,8 +24,10 @@ and the next ones: common random numbers across probes) and passes when the
 conservative end of each metric's 95% interval meets its SLO. A coarse --grid scan
 comes first, so SLOs that pass only on an interval (accuracy and latency both rise
 with the budget) are found; the edges of each passing interval are then bisected. SLO metrics are
-the keys of the run's summary.json (latency in s, rates per arrival). With a fixed
-budget_rate, a lower arrival rate means more tokens per query and so longer answers:
+the keys of the run's summary.json (latency in s, rates per arrival): latency_p95 is
+over answered queries (arrival to last token), time_to_outcome_p95 over all arrivals.
+When no value meets every SLO, the range where each holds alone is bisected and
+printed (the SLOs conflict). With a fixed budget_rate, a lower arrival rate means more tokens per query and so longer answers:
 latency can rise as the rate falls, so pick --lo where the SLOs hold.
 """
 
@@ -91,14 +93,17 @@ def run(args: argparse.Namespace) -> int:
     def _val(v: float) -> str:
         return f"{v:.{digits}f}"
 
+    widths = [max(18 if args.seeds > 1 else 10, len(n)) for n in names]
+
     def show(p: Any) -> None:
         if args.json:
             return
         if not res_probes:
             head = f"{'probe':>5}  {args.param:>14}  " + "  ".join(
-                f"{n:>{max(12, len(n))}}" for n in names)
+                f"{n:>{w}}" for n, w in zip(names, widths, strict=True))
             sys.stdout.write(f"{head}  result\n{'-' * (len(head) + 8)}\n")
-        cells = "  ".join(f"{_fmt(p.metrics.get(n)):>{max(12, len(n))}}" for n in names)
+        cells = "  ".join(f"{_fmt(p.metrics.get(n), p.half_widths.get(n)):>{w}}"
+                          for n, w in zip(names, widths, strict=True))
         verdict = "pass" if p.passed else "miss " + ", ".join(p.missed)
         sys.stdout.write(f"{len(res_probes) + 1:>5}  {_val(p.value):>14}  {cells}  "
                          f"{verdict}\n")
@@ -114,14 +119,17 @@ def run(args: argparse.Namespace) -> int:
     slo_text = ", ".join(str(s) for s in slos)
     spans = ", ".join(f"[{_val(a)}, {_val(b)}]" for a, b in res.intervals)
     if res.answer is None:
-        line = (f"no value of {args.param} in [{lo:g}, {hi:g}] meets {slo_text} "
+        line = (f"no value of {args.param} in [{_val(lo)}, {_val(hi)}] meets {slo_text} "
                 f"(direction {res.direction})")
-        held = []
-        for slo in slos:
-            ok = [p.value for p in res.probes if str(slo) not in p.missed]
-            held.append(f"{slo} held at {_val(min(ok))}-{_val(max(ok))}" if ok
-                        else f"{slo} never held")
-        line += "\nprobed alone: " + "; ".join(held)
+        if res.held:
+            line += _conflict(res, args.param, _val)
+        else:
+            held = []
+            for slo in slos:
+                ok = [p.value for p in res.probes if str(slo) not in p.missed]
+                held.append(f"{slo} held at {_val(min(ok))}-{_val(max(ok))}" if ok
+                            else f"{slo} never held")
+            line += "\nprobed alone: " + "; ".join(held)
     elif res.at_bound:
         line = (f"{args.param} = {_val(res.answer)} meets {slo_text} at the end of the range; "
                 f"the {what} passing value may lie beyond it (widen --lo/--hi)")
@@ -137,9 +145,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         json.dump({"param": res.param, "direction": res.direction, "answer": res.answer,
                    "bracket": res.bracket, "at_bound": res.at_bound,
-                   "intervals": res.intervals, "seeds": args.seeds, "slos": [str(s) for s in slos],
+                   "intervals": res.intervals, "held": res.held, "seeds": args.seeds, "slos": [str(s) for s in slos],
                    "probes": [{"value": p.value, "passed": p.passed, "missed": p.missed,
-                               "metrics": p.metrics} for p in res.probes]},
+                               "metrics": p.metrics, "half_widths": p.half_widths}
+                              for p in res.probes]},
                   sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
@@ -147,7 +156,32 @@ def run(args: argparse.Namespace) -> int:
     return 0 if res.answer is not None else 1
 
 
-def _fmt(value: Any) -> str:
+def _conflict(res: Any, param: str, val: Any) -> str:
+    """Lines naming where each SLO held on its own and the gap between them."""
+    lines = []
+    for slo, span in res.held.items():
+        lines.append(f"  {slo} holds for {param} in [{val(span[0])}, {val(span[1])}]"
+                     if span else f"  {slo} holds nowhere in the range")
+    spans = [s for s in res.held.values() if s]
+    if len(spans) == len(res.held) and len(spans) > 1:
+        low, high = min(s[1] for s in spans), max(s[0] for s in spans)
+        if low < high:
+            lines.append(f"  the SLOs conflict: no value meets all of them; the gap is "
+                         f"({val(low)}, {val(high)})")
+    return "\nwhere each SLO holds alone (edges bisected, conservative 95% bound):\n" + \
+        "\n".join(lines)
+
+
+def _fmt(value: Any, half: float | None = None) -> str:
+    """``value`` to 4 significant digits, or ``mean ± half`` to the half-width's
+    precision (two significant digits of the half-width)."""
     if value is None:
         return "n/a"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    if not isinstance(value, float):
+        return str(value)
+    if half is None or not math.isfinite(half):
+        return f"{value:.4g}"
+    if half <= 0:
+        return f"{value:.4g} ± 0"
+    digits = max(0, 1 - math.floor(math.log10(half)))
+    return f"{value:.{digits}f} ± {half:.{digits}f}"

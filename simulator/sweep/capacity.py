@@ -14,6 +14,12 @@ with the budget, and so does the latency of long answers) pass on an interval on
 With ``seeds > 1`` each probe runs the scenario's seed and the next ``seeds - 1`` and
 passes when the conservative end of each metric's 95% interval meets its SLO: the
 lower confidence bound for ``>=``, the upper one for ``<=``.
+
+When no value passes, the range where each SLO holds on its own is bisected as well
+(``CapacityResult.held``), so a conflict is reported with both edges: e.g. on
+balanced, ``accuracy>=0.5`` holds only above a budget rate of about 2500 tokens/s and
+``latency_p95<=15`` (answered queries) only below about 950 (means; the conservative
+bounds of 3 seeds narrow both ranges: edges about 5200 and 910).
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ class Probe:
     metrics: dict[str, Any]
     passed: bool
     missed: list[str]
+    half_widths: dict[str, float] = field(default_factory=dict)
+    """95% t half-width of each SLO metric over the seeds (empty with one seed)."""
 
 
 @dataclass
@@ -57,6 +65,8 @@ class CapacityResult:
         at_bound: the answer is an end of the range (the edge may lie beyond it).
         probes: every probe in the order run.
         intervals: with a grid, each passing interval (lowest, highest passing value).
+        held: with a grid and no passing value, per SLO (its text) the range where it
+            held on its own, edges bisected (None: it held nowhere probed).
     """
 
     param: str
@@ -66,6 +76,7 @@ class CapacityResult:
     at_bound: bool
     probes: list[Probe] = field(default_factory=list)
     intervals: list[tuple[float, float]] = field(default_factory=list)
+    held: dict[str, tuple[float, float] | None] = field(default_factory=dict)
 
 
 def grid_values(lo: float, hi: float, n: int, integer: bool = False) -> list[float]:
@@ -81,16 +92,18 @@ def grid_values(lo: float, hi: float, n: int, integer: bool = False) -> list[flo
 
 
 def _replicated(run: RunFn, seeds: int, slos: Sequence[Slo]
-                ) -> Callable[[Scenario], tuple[dict[str, Any], dict[str, Any]]]:
-    """A probe function: (mean metrics, conservative bounds the SLOs are checked on)."""
+                ) -> Callable[[Scenario], tuple[dict[str, Any], dict[str, Any],
+                                                dict[str, float]]]:
+    """A probe function: (mean metrics, conservative bounds the SLOs are checked on,
+    95% half-widths of the SLO metrics)."""
     import numpy as np
 
     from simulator.experiments.intervals import t_half_width
 
-    def go(scenario: Scenario) -> tuple[dict[str, Any], dict[str, Any]]:
+    def go(scenario: Scenario) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
         if seeds <= 1:
             m = dict(run(scenario))
-            return m, m
+            return m, m, {}
         runs = [dict(run(scenario.model_copy(update={"seed": scenario.seed + k})))
                 for k in range(seeds)]
         mean: dict[str, Any] = {}
@@ -100,6 +113,7 @@ def _replicated(run: RunFn, seeds: int, slos: Sequence[Slo]
             mean[key] = float(np.mean(nums)) if len(nums) == len(vals) else (
                 None if isinstance(value, int | float) or value is None else value)
         bound = dict(mean)
+        halves: dict[str, float] = {}
         for slo in slos:
             vals = [r.get(slo.metric) for r in runs]
             if any(v is None for v in vals):
@@ -107,8 +121,9 @@ def _replicated(run: RunFn, seeds: int, slos: Sequence[Slo]
                 continue
             x = np.array(vals, dtype=np.float64)
             half = float(t_half_width(np.array(x.std(ddof=1)), np.array(x.size)))
+            halves[slo.metric] = half
             bound[slo.metric] = x.mean() - half if slo.op in (">=", ">") else x.mean() + half
-        return mean, bound
+        return mean, bound, halves
 
     return go
 
@@ -220,16 +235,19 @@ def capacity_search(scenario: Scenario, param: str, slos: Sequence[Slo], lo: flo
 
     def probe(value: float) -> bool:
         v = int(round(value)) if integer else value
-        metrics, bounds = measure(with_value(scenario, param, v))
+        metrics, bounds, halves = measure(with_value(scenario, param, v))
         missed = [str(s) for s in failed_slos(slos, bounds)]
-        p = Probe(float(v), metrics, not missed, missed)
+        p = Probe(float(v), metrics, not missed, missed, halves)
         out.probes.append(p)
         if report is not None:
             report(p)
         return p.passed
 
     if grid:
-        return _grid_search(out, probe, lo, hi, tol, max_probes, grid, integer, param)
+        _grid_search(out, probe, lo, hi, tol, max_probes, grid, integer, param)
+        if not out.intervals:
+            _held_alone(out, probe, [str(s) for s in slos], tol, max_probes, integer)
+        return out
     lo_ok, hi_ok = probe(lo), probe(hi)
     if direction == "auto":
         if lo_ok != hi_ok:
@@ -277,6 +295,33 @@ def _edge(probe: Callable[[float], bool], good: float, bad: float, tol: float,
         else:
             bad = mid
     return good
+
+
+def _held_alone(out: CapacityResult, probe: Callable[[float], bool], slos: list[str],
+                tol: float, max_probes: int, integer: bool) -> None:
+    """Nothing passed: per SLO, the range where it held on its own, each inner edge
+    bisected on that SLO alone (its feasibility assumed monotone; with several runs of
+    holding probes, the outermost span is reported)."""
+    def budget() -> bool:
+        return len(out.probes) < max_probes
+
+    for slo in slos:
+        def holds(value: float, slo: str = slo) -> bool:
+            probe(value)
+            return slo not in out.probes[-1].missed
+
+        values = sorted({p.value for p in out.probes})
+        ok = {p.value: slo not in p.missed for p in out.probes}
+        good = [v for v in values if ok[v]]
+        if not good:
+            out.held[slo] = None
+            continue
+        i, j = values.index(good[0]), values.index(good[-1])
+        low = good[0] if i == 0 else _edge(holds, good[0], values[i - 1], tol, budget,
+                                           integer)
+        high = good[-1] if j == len(values) - 1 else _edge(holds, good[-1], values[j + 1],
+                                                           tol, budget, integer)
+        out.held[slo] = (low, high)
 
 
 def _conflicts(out: CapacityResult, probe: Callable[[float], bool], tol: float,
