@@ -10,6 +10,7 @@ and the :class:`~simulator.serving.fluid.FluidGpu` runs on the event engine's cl
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from simulator.des.engine import TICK, At, Engine
 from simulator.serving import blis
-from simulator.serving.fluid import FluidGpu
+from simulator.serving.fluid import Entry, FluidGpu
 from simulator.serving.spec import GpuSpec
 
 __all__ = ["GpuTimes", "run_blis", "run_requests"]
@@ -81,6 +82,12 @@ class _Outcomes:
         self.first_token = times.first_token
 
 
+def _admitter(gpu: FluidGpu, t: float, entries: list[Entry]) -> Callable[[Any], None]:
+    def admit(_ev: Any) -> None:
+        gpu.admit(t, entries)
+    return admit
+
+
 def run_requests(spec: GpuSpec, arrival: np.ndarray, prompt: np.ndarray,
                  tokens: np.ndarray) -> GpuTimes:
     """Run requests (arrival s, prompt tokens, tokens generated >= 1) on one GPU.
@@ -99,15 +106,14 @@ def run_requests(spec: GpuSpec, arrival: np.ndarray, prompt: np.ndarray,
         raise ValueError("every request must generate at least 1 token")
     env = Engine()
     times = _Times(env, n)
-    gpu = FluidGpu(env, spec, _Levels(), _Outcomes(times))  # type: ignore[arg-type]
+    gpu = FluidGpu(env, spec, _Levels(), _Outcomes(times))
     groups: dict[float, list[int]] = {}
     for i, t in enumerate(arrival.tolist()):
         groups.setdefault(t, []).append(i)
     for t, idx in groups.items():
-        entries = [(i, int(tokens[i]), 0.0, t, int(prompt[i]), int(tokens[i]), math.inf)
-                   for i in idx]
-        ev = At(env, t, TICK)
-        ev.callbacks.append(lambda _ev, t=t, e=entries: gpu.admit(t, e))
+        entries: list[Entry] = [(i, int(tokens[i]), 0.0, t, int(prompt[i]), int(tokens[i]),
+                                 math.inf) for i in idx]
+        At(env, t, TICK).callbacks.append(_admitter(gpu, t, entries))
     env.run()
     gpu.close(env.now)
     return GpuTimes(times.started, times.decoding, times.first, times.left, times.preempt,
@@ -128,8 +134,8 @@ def run_blis(w: blis.Workload, mapping: str = "roofline"
     t = run_requests(GpuSpec(**fields), queued[order], prompt[order], tokens[order])
     inv = np.empty_like(order)
     inv[order] = np.arange(len(order))
-    times = GpuTimes(*(a[inv] for a in (t.started, t.decoding, t.first_token, t.left,
-                                        t.preemptions, t.expired)), t.end)
+    times = GpuTimes(t.started[inv], t.decoding[inv], t.first_token[inv], t.left[inv],
+                     t.preemptions[inv], t.expired[inv], t.end)
     if times.expired.any() or np.isnan(times.left).any():
         raise ValueError(f"workload {w.name}: {int(times.expired.sum())} requests never "
                          "fit in the KV pool")

@@ -239,7 +239,7 @@ def gpu_fields(w: Workload, mapping: str = "roofline",
     }
     if mapping == "beta":
         b0, b1, b2 = w.beta
-        return {**base, "s0": b0 * US, "s1": b2 * US, "s2": 0.0, "p1": b1 * US}
+        return {**base, "s0": b0 / 1e6, "s1": b2 / 1e6, "s2": 0.0, "p1": b1 / 1e6}
     r = ROOFLINE
     d, layers, heads, kvh, nb = (r["hidden"], r["layers"], r["heads"], r["kv_heads"],
                                  r["bytes"])
