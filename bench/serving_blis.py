@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{b['total_input_tokens']:.0f}, out {ours['total_output_tokens']:.0f} vs "
                   f"{b['total_output_tokens']:.0f}); s0 {fields['s0'] * 1e3:.3f} ms, s1 "
                   f"{fields['s1'] * 1e6:.3f} us, s2 {fields['s2'] * 1e9:.2f} ns, p1 "
-                  f"{fields['p1'] * 1e6:.3f} us; preemptions {int(times.preemptions.sum())}")
+                  f"{fields['p1'] * 1e6:.3f} us; ITL mean {ours['itl_mean_ms']:.3f} vs "
+                  f"{b['itl_mean_ms']:.3f} ms; preemptions {int(times.preemptions.sum())}")
             if not ok:
                 why = reason(w, mapping, fields, errs)
                 misses.append(w.name)

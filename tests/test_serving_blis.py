@@ -32,7 +32,7 @@ def _test(**over: Any) -> dict[str, Any]:
         "metrics": {"completed_requests": 20, "total_input_tokens": 1400,
                     "total_output_tokens": 240, "vllm_estimated_duration_s": 5.5,
                     "responses_per_sec": 3.6, "tokens_per_sec": 43.6, "e2e_mean_ms": 100.0,
-                    "e2e_p99_ms": 150.0, "ttft_mean_ms": 8.0},
+                    "e2e_p99_ms": 150.0, "ttft_mean_ms": 8.0, "itl_mean_ms": 7.0},
     }
     t.update(over)
     return t
@@ -109,6 +109,7 @@ def test_blis_metrics(tmp_path: Path) -> None:
     assert m["e2e_mean_ms"] == pytest.approx((103 + 305) / 2)      # + 1 ms per token
     assert m["tokens_per_sec"] == pytest.approx(4.0)
     assert m["responses_per_sec"] == pytest.approx(1.0)
+    assert m["itl_mean_ms"] == pytest.approx((90 + 280 + 6) / 6)  # 6 gaps, + 1 ms each
 
 
 @pytest.mark.parametrize("field,value", [("rate", 0), ("tp", -1), ("alpha-coeffs", [1]),
@@ -171,6 +172,7 @@ def test_real_golden_within_achieved_errors() -> None:
         assert abs(m["tokens_per_sec"] / b["tokens_per_sec"] - 1) < 0.02, w.name
         assert abs(m["e2e_mean_ms"] / b["e2e_mean_ms"] - 1) < 0.06, w.name
         assert abs(m["ttft_mean_ms"] / b["ttft_mean_ms"] - 1) < 0.10, w.name
+        assert abs(m["itl_mean_ms"] / b["itl_mean_ms"] - 1) < 0.05, w.name
         assert int(times.preemptions.sum()) == 0
     m, *_ = run_blis(workloads[0], "beta")
     assert m["e2e_mean_ms"] / workloads[0].metrics["e2e_mean_ms"] - 1 > 0.2

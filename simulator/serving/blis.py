@@ -78,7 +78,7 @@ _INT_FIELDS = ("num-requests", "prefix_tokens", "prompt_tokens", "prompt_tokens_
                "block-size-in-tokens")
 _METRICS = ("completed_requests", "total_input_tokens", "total_output_tokens",
             "vllm_estimated_duration_s", "responses_per_sec", "tokens_per_sec",
-            "e2e_mean_ms", "e2e_p99_ms", "ttft_mean_ms")
+            "e2e_mean_ms", "e2e_p99_ms", "ttft_mean_ms", "itl_mean_ms")
 
 
 @dataclass(frozen=True)
@@ -269,12 +269,16 @@ def blis_metrics(w: Workload, d: Draw, decoding: np.ndarray, left: np.ndarray,
 
     ``decoding``: when each request's prefill step ended (its first token, as BLIS
     counts it); ``left``: when its last token was generated; ``end``: the run's end.
+    ``itl_mean_ms`` pools every inter-token gap (decode step + alpha2), as BLIS does.
     """
     a2 = w.alpha[2] * US
     ttft = decoding - d.arrival + a2
     e2e = left - d.arrival + a2 * d.outputs
     n = float(len(left))
+    steps = float(np.sum(d.outputs - 1))
+    itl = float(np.sum(left - decoding) + a2 * steps) / steps if steps else 0.0
     return {
+        "itl_mean_ms": itl * 1e3,
         "completed_requests": n,
         "total_input_tokens": float(d.inputs.sum()),
         "total_output_tokens": float(d.outputs.sum()),
