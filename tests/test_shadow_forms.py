@@ -42,6 +42,33 @@ def test_exact_thresholds_fund_no_margin(form: str) -> None:
     assert caps.sum() <= 301.0 * (1 + 1e-12)
 
 
+@pytest.mark.parametrize("form", S_FORMS)
+@settings(max_examples=60, deadline=None)
+@given(t=arrays(np.float64, st.integers(1, 80), elements=st.integers(1, 3000).map(float)),
+       share=st.floats(0.0, 1.2))
+def test_exact_thresholds_are_the_knapsack(form: str, t: np.ndarray, share: float) -> None:
+    # spread 0 (K = 1, sigma 0): each query is a step at T, so the solution is the
+    # knapsack on known thresholds: the shortest prefix that fits, each at >= T (no
+    # ulp below it, whatever ln/exp rounding), as many as clear-cutoff funds. (A
+    # leftover smaller than the next T may still go to it, as spend_leftover does.)
+    budget = share * float(t.sum())
+    inp = AllocationInput(t, budget, log_spread=np.zeros(t.size))
+    caps = get_policy("shadow-price")(inp, {"utility": form}).caps
+    cut = get_policy("clear-cutoff")(inp, {}).caps
+    funded = caps >= t
+    assert funded.sum() == (cut > 0).sum()
+    if funded.any() and (~funded).any():
+        assert t[funded].max() <= t[~funded].min()        # shortest first
+    assert caps.sum() <= budget * (1 + 1e-9) + 1e-6
+
+
+def test_a_step_gets_exactly_its_threshold() -> None:
+    t = np.array([681.0, 682.0, 686.0, 7.0])
+    inp = AllocationInput(t, 681.0 + 682.0 + 7.0, log_spread=np.zeros(4))
+    caps = get_policy("shadow-price")(inp, {}).caps
+    assert caps.tolist() == [681.0, 682.0, 0.0, 7.0]
+
+
 def test_refill_funds_a_query_the_leftover_misses() -> None:
     from simulator.allocation.envelope import refill
 

@@ -43,21 +43,40 @@ OUTER_ITER = 200  #: halvings of ln lambda at most (stops at a 1e-12 relative to
 class Envelope:
     """Each query's tangent point and abandonment price for one form.
 
+    A query may instead be a *step* ``q 1[t >= T]`` (exact thresholds: the predictor's
+    spread is at the floor). Its envelope is the chord to (T, q): tangent point T,
+    abandonment price q / T, and at any lower price its best response is exactly T, so
+    a batch of steps is solved as the knapsack on the known thresholds (best q / T
+    first) and no margin past T is funded.
+
     Attributes:
         form: the utility form.
         theta: (n, 3) the queries' parameters.
         log_t0: (n,) ln of the tangent point (tokens).
         abandon: (n,) ln lambda_i = ln U(t0) - ln t0.
+        step: (n,) the threshold T (tokens) of each step query, NaN for the others;
+            None when there is none. (T itself, not exp(ln T), so a funded step's cap
+            is never an ulp below its threshold.)
     """
 
     form: Form
     theta: np.ndarray
     log_t0: np.ndarray
     abandon: np.ndarray
+    step: np.ndarray | None = None
 
     @classmethod
-    def of(cls, form: Form, theta: np.ndarray) -> Envelope:
-        """Tangent points by bisection of ``ln U' + ln t - ln U`` (positive below t0)."""
+    def of(cls, form: Form, theta: np.ndarray, steps: np.ndarray | None = None,
+           plateau: np.ndarray | None = None) -> Envelope:
+        """Tangent points by bisection of ``ln U' + ln t - ln U`` (positive below t0).
+
+        Args:
+            form: the utility form.
+            theta: (n, 3) the queries' parameters.
+            steps: (n,) the threshold T (tokens) of each query that is a step at T, NaN
+                for the others; None: no steps.
+            plateau: (n,) each step's value q (needed with ``steps``).
+        """
         if form.log_marginal is None or form.inflection is None:
             raise ValueError(f"utility {form.name!r} is not S-shaped; it has no envelope")
         theta = np.asarray(theta, dtype=np.float64)
@@ -72,10 +91,26 @@ class Envelope:
             lo, hi = np.where(right, mid, lo), np.where(right, hi, mid)
         log_t0 = 0.5 * (lo + hi)
         abandon = log_curve(form, np.exp(log_t0), theta) - log_t0
-        return cls(form, theta, log_t0, abandon)
+        if steps is None:
+            return cls(form, theta, log_t0, abandon)
+        step = np.isfinite(steps)
+        if plateau is None:
+            raise ValueError("Envelope.of: steps need their plateau q")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_step = np.log(np.where(step, steps, 1.0))
+            log_t0 = np.where(step, log_step, log_t0)
+            abandon = np.where(step, np.log(plateau) - log_step, abandon)
+        return cls(form, theta, log_t0, abandon,
+                   np.where(step, steps, np.nan) if step.any() else None)
 
     def caps(self, log_lam: float) -> tuple[np.ndarray, np.ndarray]:
-        """(caps in tokens, funded mask) at price exp(log_lam)."""
+        """(caps in tokens, funded mask) at price exp(log_lam); a step gets exactly T."""
+        caps, funded = self._smooth_caps(log_lam)
+        if self.step is not None:
+            caps = np.where(np.isfinite(self.step) & funded, self.step, caps)
+        return caps, funded
+
+    def _smooth_caps(self, log_lam: float) -> tuple[np.ndarray, np.ndarray]:
         funded = log_lam < self.abandon
         if self.form.best_response is not None:
             with np.errstate(all="ignore"):
@@ -127,7 +162,12 @@ def solve_envelope(env: Envelope, thresholds: np.ndarray, budget: float
 
 def _utility(env: Envelope, index: np.ndarray, caps: np.ndarray) -> np.ndarray:
     """U_k(caps_k) for the queries ``index`` (utility units), elementwise."""
-    return env.form.curve(np.asarray(caps, dtype=np.float64)[:, None], env.theta[index])[:, 0]
+    caps = np.asarray(caps, dtype=np.float64)
+    u = env.form.curve(caps[:, None], env.theta[index])[:, 0]
+    if env.step is None:
+        return u
+    step = env.step[index]
+    return np.where(np.isfinite(step), env.theta[index, 0] * (caps >= step), u)
 
 
 def refill(env: Envelope, caps: np.ndarray, thresholds: np.ndarray, spread: np.ndarray,
@@ -138,7 +178,8 @@ def refill(env: Envelope, caps: np.ndarray, thresholds: np.ndarray, spread: np.n
     every funded query holds a margin past its threshold (with exact thresholds the
     margins are a rounding of the step, worth almost nothing, and the leftover went to
     the funded queries). In order of abandonment price (most valuable first), j is
-    offered ``c_j = T_j e^{2 s_j}`` tokens (about 98% of its plateau), taken from the
+    offered ``c_j = T_j e^{2 s_j}`` tokens (about 98% of its plateau; a step exactly
+    T_j), taken from the
     leftover and then from the funded caps above their own ``T e^{2 s}`` in proportion
     to that excess; the move is kept when it fits and the utility it adds, U_j(c_j),
     exceeds the utility the trimmed queries lose (computed exactly from the form). Stops at the first query that does not pass, so it is a
@@ -149,6 +190,8 @@ def refill(env: Envelope, caps: np.ndarray, thresholds: np.ndarray, spread: np.n
     """
     caps = caps.copy()
     floor = thresholds * np.exp(2.0 * spread)
+    if env.step is not None:   # a step's plateau starts at T
+        floor = np.where(np.isfinite(env.step), env.step, floor)
     order = np.argsort(-env.abandon, kind="stable")
     for j in order[caps[order] <= 0]:
         left = max(float(budget) - float(caps.sum()), 0.0)

@@ -100,12 +100,18 @@ def allocate(inp: AllocationInput, params: Mapping[str, Any], name: str) -> Allo
     s, q = _spread_q(inp, n, params, name)
     if flag(params, "shrink", True):
         t, s = shrink_inputs(inp, t, s, name)
-    s = np.maximum(s, min_spread)
+    steps = None
     if rule == "paper":
+        s = np.maximum(s, min_spread)
         theta = np.stack([q, np.full(n, adaptive_beta(t, b, kappa)), t], axis=1)
     else:
+        # A spread at or below the floor is an exact threshold: the query is the step
+        # q 1[t >= T], so a batch of them is the knapsack on the known thresholds.
+        exact = s <= min_spread
+        s = np.maximum(s, min_spread)
         theta = lognormal_to(utility, q, t, s)
-    env = Envelope.of(get_form(utility), theta)
+        steps = np.where(exact, t, np.nan) if exact.any() else None
+    env = Envelope.of(get_form(utility), theta, steps, q)
     caps, lam, funded, it = solve_envelope(env, t, b)
     if flag(params, "refill", rule == "spread"):
         caps = refill(env, caps, t, s, b)
@@ -123,8 +129,10 @@ def shadow_price(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
         kappa: the paper rule's scarcity factor (default 1.0).
         alpha: surge velocity for utility surge (default 2.0; allocations ignore it).
         spread: within-query SD (ln tokens) when the predictor reports none (0.25).
-        min_spread: floor on the spread (default 0.001, ln tokens: with exact thresholds
-            and K = 1 the curve is a step at T and no margin is funded).
+        min_spread: floor on the spread (default 0.001, ln tokens). A query whose
+            spread is at or below it (exact thresholds, K = 1) is the step q 1[t >= T]:
+            funded at exactly T or abandoned, best q / T first (the knapsack on known
+            thresholds); no margin past T is funded.
         use_solvability: use the predictor's q_i when given (default true).
         shrink: empirical-Bayes deconvolution of T when the predictor reports
             threshold_sd (default true; as in clear-calibrated).
