@@ -164,3 +164,30 @@ def test_replica_invariants(case: tuple[dict[str, Any], Pool], replicas: int,
     else:
         assert "replica" not in q.columns
     assert res.summary["preemptions"] == int(q["preemptions"].sum())
+
+
+@pytest.mark.parametrize(("gpu", "msg"), [
+    ({"replicas": 0}, "gpu.replicas"),
+    ({"replicas": 1.5}, "gpu.replicas"),
+    ({"router": "random"}, "gpu.router"),
+    ({"replicas": 2, "router": "least-kv"}, "gpu: router 'least-kv' needs a KV pool"),
+])
+def test_bad_replica_input_is_one_line(gpu: dict[str, object], msg: str) -> None:
+    from simulator.errors import UserError
+
+    with pytest.raises(UserError) as info:
+        parse_scenario({"arrivals": {"kind": "poisson", "rate": 1.0},
+                        "allocator": {"budget_rate": 100.0}, "n_queries": 5, "gpu": gpu})
+    assert msg in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cli_bad_router_exits_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = subprocess.run([sys.executable, "-m", "simulator.cli.main", "run",
+                          str(REPO / "scenarios" / "balanced.yaml"), "--set",
+                          "gpu.router=random", "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "gpu.router" in bad.stderr
+    assert bad.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
