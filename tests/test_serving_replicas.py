@@ -123,6 +123,17 @@ def test_replicas_spread_the_load_and_record_the_replica() -> None:
     assert (q.filter(q["outcome"] == "abandoned")["replica"] == -1).all()
     assert r2.kv is not None and set(r2.kv["replica"].unique()) == {0, 1}
     assert set(r2.gpu["replica"].unique()) == {0, 1}
+    # the summary's KV utilisation is the time-weighted mean of kv.parquet's windows
+    kv = r2.kv
+    span = (kv["window_end"] - kv["window_start"]).to_numpy()
+    per = [float((kv.filter(kv["replica"] == r)["kv_utilisation"].to_numpy()
+                  * span[kv["replica"].to_numpy() == r]).sum() / span[kv["replica"].to_numpy()
+                                                                  == r].sum())
+           for r in (0, 1)]
+    assert r2.summary["kv_utilisation_by_replica"] == pytest.approx(per, rel=1e-9)
+    assert r2.summary["kv_utilisation_peak"] <= 1.0 + 1e-4
+    by = r2.summary["by_replica"]
+    assert by["0"]["arrivals"] + by["1"]["arrivals"] == routed.height
     # twice the GPU: answers come sooner
     assert r2.summary["time_to_outcome_p95"] < r1.summary["time_to_outcome_p95"]
     assert run(two).queries.equals(q)  # deterministic

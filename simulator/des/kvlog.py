@@ -48,6 +48,8 @@ class KvLevels:
         self._k = 0
         self._end = width
         self._area = self._peak = 0.0
+        self.total = 0.0  # integral of KV held over the run (token-seconds)
+        self.peak = 0.0   # the largest KV held (tokens)
 
     def add(self, t0: float, t1: float, active: int, queued: int, tokens: float) -> None:
         """Forward [t0, t1) (s) and account the KV held over it."""
@@ -58,8 +60,11 @@ class KvLevels:
         while True:
             hi = min(t1, self._end)
             a, b = h0, h0 + slope * (hi - t0)
-            self._area += (hi - t0) * (a + b) / 2
+            area = (hi - t0) * (a + b) / 2
+            self._area += area
+            self.total += area
             self._peak = max(self._peak, a, b)
+            self.peak = max(self.peak, self._peak)
             if t1 < self._end:
                 return
             self._close(self._end)

@@ -168,6 +168,13 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
                                                   if isinstance(r, Occupancy)) / end
                             if end > 0 else 0.0,
                             **drawn}
+    kvs = [r for r in recorders if isinstance(r, KvLevels)]
+    if kvs and end > 0:  # KV utilisation: time-weighted mean and peak, fractions of the pool
+        means = [k.total / (end * k.capacity) for k in kvs]
+        info["kv_utilisation_mean"] = sum(means) / len(means)
+        info["kv_utilisation_peak"] = max(k.peak / k.capacity for k in kvs)
+        if len(kvs) > 1:
+            info["kv_utilisation_by_replica"] = means
     if source.notes:
         info["notes"] = list(source.notes)
     return end, info
@@ -223,6 +230,10 @@ def _summary(scenario: Scenario, queries: pl.DataFrame | pl.LazyFrame, sim_secon
     if scenario.streams is not None:
         out["by_stream"] = by_group(queries, "stream", [s.name for s in scenario.streams],
                                     sim_seconds, scenario.output.slo)
+    if scenario.gpu.replicas > 1:  # queries routed to each replica (never-routed: none)
+        out["by_replica"] = by_group(queries.lazy().with_columns(
+            pl.col("replica").cast(pl.String)), "replica",
+            [str(r) for r in range(scenario.gpu.replicas)], sim_seconds, scenario.output.slo)
     out.update(info)
     out["wall_seconds"] = wall
     out["queries_per_wall_second"] = out["arrivals"] / wall if wall > 0 else None
