@@ -24,8 +24,7 @@ class _Levels(Protocol):
 
 
 class _Held(Protocol):
-    @property
-    def kv_used(self) -> float: ...
+    held: float  # KV tokens held now
 
 
 class KvLevels:
@@ -54,8 +53,17 @@ class KvLevels:
     def add(self, t0: float, t1: float, active: int, queued: int, tokens: float) -> None:
         """Forward [t0, t1) (s) and account the KV held over it."""
         self.inner.add(t0, t1, active, queued, tokens)
-        h1 = self.gpu.kv_used if self.gpu is not None else 0.0
+        h1 = self.gpu.held if self.gpu is not None else 0.0
         h0 = h1 - tokens if self.grows else h1
+        if t1 < self._end:  # common case: inside one window
+            area = (t1 - t0) * (h0 + h1) / 2
+            self._area += area
+            self.total += area
+            if h1 > self._peak:
+                self._peak = h1
+                if h1 > self.peak:
+                    self.peak = h1
+            return
         slope = (h1 - h0) / (t1 - t0)
         while True:
             hi = min(t1, self._end)
