@@ -202,3 +202,13 @@ def test_cli_bad_router_exits_2(tmp_path: Path) -> None:
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "gpu.router" in bad.stderr
     assert bad.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_describe_names_the_replicas() -> None:
+    from simulator.comparison.describe import describe, scenario_facts
+
+    text = describe(scenario_facts(load_scenario(REPO / "scenarios" /
+                                                 "reasoning-h100-replicas.yaml"), [0]))
+    assert "preset h100-qwen2.5-7b, 2 replicas (least-kv router)" in text
+    one = describe(scenario_facts(load_scenario(REPO / "scenarios" / "balanced.yaml"), [0]))
+    assert "replicas" not in one
