@@ -8,7 +8,12 @@ admission (admit only when prompt + cap fits), same seed (common random numbers)
 Prints a markdown table: accuracy, abandonment, timed-out rate, p50/p95 time to
 outcome over all arrivals (s) and preemptions.
 
+``--routers`` instead runs ``scenarios/reasoning-h100-replicas.yaml`` (two H100
+replicas) for each router and admission mode, with the same columns plus the mean KV
+utilisation of each replica.
+
 Usage: python bench/serving_table.py [--scenario PATH] [--seed 0] [--duration 600]
+       python bench/serving_table.py --routers
 """
 
 from __future__ import annotations
@@ -22,6 +27,30 @@ from simulator.scenario.io import load_scenario, parse_scenario
 REPO = Path(__file__).resolve().parents[1]
 POLICIES = ("uniform", "clear", "clear-calibrated", "oracle")
 MEMORY = (("unlimited", None), ("on-demand", "on-demand"), ("reserve-cap", "reserve-cap"))
+ROUTERS = ("round-robin", "least-loaded", "least-kv")
+
+
+def _cells(s: dict[str, object]) -> str:
+    return (f"{s['accuracy']:.3f} | {s['abandonment_rate']:.3f} | "
+            f"{s['timed_out_rate']:.3f} | {s['time_to_outcome_p50']:.1f} | "
+            f"{s['time_to_outcome_p95']:.1f} | {s['preemptions']}")
+
+
+def routers(sets: list[str]) -> None:
+    """Routers x admission on the two-replica scenario."""
+    base = load_scenario(REPO / "scenarios" / "reasoning-h100-replicas.yaml", sets)
+    print(f"scenario {base.name}, {base.gpu.replicas} x {base.gpu.preset}, kv_tokens "
+          f"{base.gpu.kv_tokens:,} each, policy {base.allocator.policy}, seed {base.seed}\n")
+    print("| router | admission | accuracy | abandoned | timed out | "
+          "time to outcome p50 (s) | p95 (s) | preemptions | KV utilisation per replica |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for router in ROUTERS:
+        for admission in ("on-demand", "reserve-cap"):
+            data = base.model_dump()
+            data["gpu"].update(router=router, admission=admission)
+            s = run(parse_scenario(data)).summary
+            kv = ", ".join(f"{u:.2f}" for u in s["kv_utilisation_by_replica"])
+            print(f"| {router} | {admission} | {_cells(s)} | {kv} |")
 
 
 def main() -> None:
@@ -30,9 +59,14 @@ def main() -> None:
                                               "reasoning-h100-memory.yaml"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--duration", type=float, default=None)
+    ap.add_argument("--routers", action="store_true",
+                    help="routers x admission on the two-replica scenario instead")
     args = ap.parse_args()
     sets = [f"seed={args.seed}"] + ([] if args.duration is None
                                     else [f"duration={args.duration}"])
+    if args.routers:
+        routers(sets)
+        return
     base = load_scenario(args.scenario, sets)
     print(f"scenario {base.name}, gpu preset {base.gpu.preset}, kv_tokens "
           f"{base.gpu.kv_tokens:,}, seed {base.seed}\n")
@@ -49,10 +83,7 @@ def main() -> None:
             else:
                 data["gpu"]["admission"] = admission
             s = run(parse_scenario(data)).summary
-            print(f"| {policy} | {label} | {s['accuracy']:.3f} | "
-                  f"{s['abandonment_rate']:.3f} | {s['timed_out_rate']:.3f} | "
-                  f"{s['time_to_outcome_p50']:.1f} | {s['time_to_outcome_p95']:.1f} | "
-                  f"{s['preemptions']} |")
+            print(f"| {policy} | {label} | {_cells(s)} |")
 
 
 if __name__ == "__main__":
