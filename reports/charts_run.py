@@ -110,12 +110,13 @@ def over_time_chart(outcomes: pl.DataFrame, lam: pl.DataFrame, gpu: pl.DataFrame
         panels.append(_panel(lam, "lambda", "λ* (utility / token, log)", policies,
                              fmt=".4g", last=True, log=True))
     # the quantile legend sits beside the latency panel it explains, not atop the stack
-    chart = alt.vconcat(*panels, spacing=14).resolve_scale(x="shared").resolve_legend(
-        strokeDash="independent")
+    chart = alt.vconcat(*panels, spacing=14).resolve_scale(
+        x="shared", strokeDash="independent").resolve_legend(strokeDash="independent")
     return finish(chart, "Over time",
                   f"Arrivals grouped in {window_s:g} s windows; λ* is the allocator's mean "
                   "shadow price per window (shadow-price policies only; windows with "
-                  "λ* = 0 not drawn)")
+                  "λ* = 0 not drawn)" + ("; KV held per replica, as a fraction of its pool"
+                                         if kv is not None else ""))
 
 
 def allocation_scatter(sample: pl.DataFrame, policies: Sequence[str]) -> alt.FacetChart:
