@@ -175,6 +175,11 @@ def test_replica_invariants(case: tuple[dict[str, Any], Pool], replicas: int,
     else:
         assert "replica" not in q.columns
     assert res.summary["preemptions"] == int(q["preemptions"].sum())
+    # decode tokens conserved over the replicas (a timed-out query counts whole tokens)
+    timed = int((q["outcome"] == "timed_out").sum())
+    total = float(q["tokens_generated"].sum())
+    gpu_tokens = float(res.gpu["tokens"].sum())
+    assert total - 1e-6 <= gpu_tokens <= total + timed + 1e-6 * max(1.0, total)
 
 
 @pytest.mark.parametrize(("gpu", "msg"), [
