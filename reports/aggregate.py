@@ -16,7 +16,8 @@ import polars as pl
 from simulator.traffic.streams import TIER_NAMES
 
 __all__ = ["COMPLETED", "allocation_sample", "breakdown", "latency_quantiles",
-           "nice_width", "window_count", "windowed_gpu", "windowed_lambda", "windowed_outcomes"]
+           "nice_width", "window_count", "windowed_gpu", "windowed_kv", "windowed_lambda",
+           "windowed_outcomes"]
 
 COMPLETED = ("correct", "wrong")
 MAX_WINDOWS = 200
@@ -105,6 +106,23 @@ def windowed_gpu(gpu: pl.DataFrame, width: float) -> pl.DataFrame:
                   / pl.col("dur").sum()).alias("busy_fraction"))
             .filter(pl.col("busy_fraction").is_finite())
             .sort("policy", "t", maintain_order=True))
+
+
+def windowed_kv(kv: pl.DataFrame, width: float) -> pl.DataFrame:
+    """Time-weighted mean KV utilisation per policy, replica and window (``kv.parquet``
+    windows counted at their midpoint, as in :func:`windowed_gpu`).
+
+    Returns:
+        columns policy, replica, t (s), kv_utilisation (fraction of the KV pool held).
+    """
+    dur = (pl.col("window_end") - pl.col("window_start")).clip(lower_bound=0.0)
+    mid = ((pl.col("window_start") + pl.col("window_end")) / 2).alias("mid")
+    return (kv.with_columns(dur.alias("dur"), mid)
+            .group_by("policy", "replica", _window("mid", width), maintain_order=True)
+            .agg(((pl.col("kv_utilisation") * pl.col("dur")).sum()
+                  / pl.col("dur").sum()).alias("kv_utilisation"))
+            .filter(pl.col("kv_utilisation").is_finite())
+            .sort("policy", "replica", "t", maintain_order=True))
 
 
 def latency_quantiles(queries: pl.DataFrame, n: int = 101) -> pl.DataFrame:

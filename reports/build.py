@@ -73,12 +73,18 @@ def run_figures(runs: Sequence[RunData]) -> list[Figure]:
     width = agg.nice_width(span, agg.window_count(queries.height // len(runs)))
     ticks = _tagged(runs, "ticks").with_columns(pl.col("lambda").cast(pl.Float64))
     gpu = _tagged(runs, "gpu").with_columns(pl.col("busy_fraction").cast(pl.Float64))
+    with_kv = [r for r in runs if r.kv is not None]
+    kv = (agg.windowed_kv(pl.concat([r.kv.with_columns(policy=pl.lit(r.label))
+                                     for r in with_kv if r.kv is not None],
+                                    how="vertical_relaxed"), width)
+          if with_kv else None)
     figures = [
         Figure("over-time", RUNS, "Accuracy, abandonment and latency of the arrivals in each "
-               "time window, GPU occupancy, and the allocator's shadow price λ*.",
+               "time window, KV memory held per replica (GPU occupancy without a KV "
+               "pool), and the allocator's shadow price λ*.",
                over_time_chart(agg.windowed_outcomes(queries, width),
                                agg.windowed_lambda(ticks, width),
-                               agg.windowed_gpu(gpu, width), policies, width)),
+                               agg.windowed_gpu(gpu, width), policies, width, kv)),
         Figure("allocation", RUNS, "Each point is one query: the threshold the predictor "
                "gave it against the cap the policy granted (paper Fig. 6).",
                allocation_scatter(agg.allocation_sample(queries), policies)),

@@ -41,14 +41,35 @@ def _panel(frame: pl.DataFrame, field: str, title: str, policies: Sequence[str],
     ).properties(width=WIDTH, height=PANEL_HEIGHT)
 
 
+def kv_panel(kv: pl.DataFrame, policies: Sequence[str], last: bool = False) -> alt.Chart:
+    """KV utilisation (fraction of the pool held) against time, one line per policy
+    and replica (dashes tell replicas apart)."""
+    return alt.Chart(kv).mark_line(strokeWidth=1.8).encode(
+        x=_time_x(last),
+        y=alt.Y("kv_utilisation:Q", title="KV memory held (fraction of pool)",
+                scale=alt.Scale(domain=[0, 1])),
+        color=policy_color(policies),
+        strokeDash=alt.StrokeDash("replica:N", title="Replica"),
+        tooltip=[alt.Tooltip("policy:N", title="Policy"),
+                 alt.Tooltip("replica:N", title="Replica"),
+                 alt.Tooltip("t:Q", title="Window centre (s)", format=".1f"),
+                 alt.Tooltip("kv_utilisation:Q", title="KV held (fraction)", format=".3f")],
+    ).properties(width=WIDTH, height=PANEL_HEIGHT)
+
+
 def over_time_chart(outcomes: pl.DataFrame, lam: pl.DataFrame, gpu: pl.DataFrame,
-                    policies: Sequence[str], window_s: float) -> alt.VConcatChart:
-    """Accuracy, abandonment, latency, GPU busy fraction and lambda* over time.
+                    policies: Sequence[str], window_s: float,
+                    kv: pl.DataFrame | None = None) -> alt.VConcatChart:
+    """Accuracy, abandonment, latency, KV utilisation (or, without a KV pool, the GPU
+    busy fraction) and lambda* over time.
 
     Args:
         outcomes: :func:`reports.aggregate.windowed_outcomes`.
         lam: :func:`reports.aggregate.windowed_lambda` (panel left out when empty).
-        gpu: :func:`reports.aggregate.windowed_gpu` (panel left out when empty).
+        gpu: :func:`reports.aggregate.windowed_gpu` (panel left out when empty or
+            when ``kv`` has rows).
+        kv: :func:`reports.aggregate.windowed_kv`: KV utilisation per replica, which
+            replaces the GPU busy panel when the runs had a KV pool.
         policies: legend order.
         window_s: the window width (s), shown in the subtitle.
     """
@@ -57,7 +78,12 @@ def over_time_chart(outcomes: pl.DataFrame, lam: pl.DataFrame, gpu: pl.DataFrame
                                ).with_columns(pl.col("quantile").str.replace("latency_", "")
                                               ).drop_nulls("latency")
     lam = lam.filter(pl.col("lambda") > 0)  # log axis; lambda* = 0 means no scarcity
-    n_panels = 2 + bool(latency.height) + bool(gpu.height) + bool(lam.height)
+    if kv is not None and kv.height:
+        gpu = gpu.clear()  # KV utilisation replaces the flat busy fraction
+    else:
+        kv = None
+    n_panels = (2 + bool(latency.height) + bool(gpu.height) + (kv is not None)
+                + bool(lam.height))
     panels: list[alt.Chart] = [
         _panel(outcomes, "accuracy", "Accuracy (correct / arrivals)", policies),
         _panel(outcomes, "abandonment_rate", "Abandoned (fraction)", policies,
@@ -75,6 +101,8 @@ def over_time_chart(outcomes: pl.DataFrame, lam: pl.DataFrame, gpu: pl.DataFrame
                      alt.Tooltip("t:Q", title="Window centre (s)", format=".1f"),
                      alt.Tooltip("latency:Q", title="Latency (s)", format=".2f")],
         ).properties(width=WIDTH, height=PANEL_HEIGHT))
+    if kv is not None:
+        panels.append(kv_panel(kv, policies, last=not lam.height))
     if gpu.height:
         panels.append(_panel(gpu, "busy_fraction", "GPU busy (fraction of time)", policies,
                              last=not lam.height))
@@ -82,12 +110,13 @@ def over_time_chart(outcomes: pl.DataFrame, lam: pl.DataFrame, gpu: pl.DataFrame
         panels.append(_panel(lam, "lambda", "λ* (utility / token, log)", policies,
                              fmt=".4g", last=True, log=True))
     # the quantile legend sits beside the latency panel it explains, not atop the stack
-    chart = alt.vconcat(*panels, spacing=14).resolve_scale(x="shared").resolve_legend(
-        strokeDash="independent")
+    chart = alt.vconcat(*panels, spacing=14).resolve_scale(
+        x="shared", strokeDash="independent").resolve_legend(strokeDash="independent")
     return finish(chart, "Over time",
                   f"Arrivals grouped in {window_s:g} s windows; λ* is the allocator's mean "
                   "shadow price per window (shadow-price policies only; windows with "
-                  "λ* = 0 not drawn)")
+                  "λ* = 0 not drawn)" + ("; KV held per replica, as a fraction of its pool"
+                                         if kv is not None else ""))
 
 
 def allocation_scatter(sample: pl.DataFrame, policies: Sequence[str]) -> alt.FacetChart:

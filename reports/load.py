@@ -37,6 +37,7 @@ QUERY_COLUMNS = ("benchmark", "tier", "arrival_time", "cap", "predicted_threshol
                  "tokens_generated", "outcome", "latency")
 TICK_COLUMNS = ("time", "lambda")
 GPU_COLUMNS = ("window_start", "window_end", "busy_fraction")
+KV_COLUMNS = ("replica", "window_start", "window_end", "kv_utilisation")
 FRONTIER_COLUMNS = ("policy", "mean_budget", "accuracy", "tokens_per_query",
                     "abandonment_rate")
 STRESS_COLUMNS = ("policy", "sigma", "budget", "accuracy")
@@ -58,6 +59,8 @@ class RunData:
         gpu: GPU windows: window_start, window_end (s), busy_fraction.
         summary: the parsed ``summary.json``.
         scenario_yaml: the text of ``scenario.resolved.yaml``.
+        kv: KV memory per replica and window (``kv.parquet``: replica, window_start,
+            window_end (s), kv_utilisation), None when the run had no KV pool.
     """
 
     path: Path
@@ -67,6 +70,7 @@ class RunData:
     gpu: pl.DataFrame
     summary: dict[str, Any]
     scenario_yaml: str
+    kv: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,8 @@ def load_run(path: Path, label: str | None = None) -> RunData:
         gpu=_read_parquet(path / "gpu.parquet", GPU_COLUMNS),
         summary=summary,
         scenario_yaml=(path / "scenario.resolved.yaml").read_text(encoding="utf-8"),
+        kv=(_read_parquet(path / "kv.parquet", KV_COLUMNS) if (path / "kv.parquet").exists()
+            else None),
     )
 
 
@@ -247,7 +253,7 @@ def load_inputs(paths: Sequence[str | Path]) -> ReportInputs:
         _collect(Path(raw), inputs, run_dirs)
     runs = [load_run(p) for p in dict.fromkeys(run_dirs)]
     inputs.runs = [RunData(r.path, label, r.queries, r.ticks, r.gpu, r.summary,
-                           r.scenario_yaml) for r, label in zip(runs, _unique_labels(runs),
+                           r.scenario_yaml, r.kv) for r, label in zip(runs, _unique_labels(runs),
                                                                 strict=True)]
     return inputs
 

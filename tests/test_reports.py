@@ -276,3 +276,29 @@ def test_allocation_facets_with_a_short_last_row_get_their_own_x_axis() -> None:
     assert five["resolve"]["axis"]["x"] == "independent"
     three = allocation_scatter(sample, ["a", "b", "c"]).to_dict()
     assert "resolve" not in three
+
+
+def test_windowed_kv_is_time_weighted_per_replica() -> None:
+    kv = pl.DataFrame({"policy": ["a"] * 3, "replica": [0, 0, 1],
+                       "window_start": [0.0, 2.0, 0.0], "window_end": [2.0, 10.0, 10.0],
+                       "kv_utilisation": [1.0, 0.5, 0.25]})
+    out = agg.windowed_kv(kv, 10.0)
+    assert out["replica"].to_list() == [0, 1]
+    assert out["kv_utilisation"].to_list() == pytest.approx([0.6, 0.25])
+
+
+def test_kv_utilisation_replaces_the_gpu_busy_panel() -> None:
+    q = _queries()
+    ticks = pl.DataFrame({"policy": ["a"], "time": [0.0], "lambda": [0.2]})
+    gpu = pl.DataFrame({"policy": ["a"], "window_start": [0.0], "window_end": [10.0],
+                        "busy_fraction": [0.7]})
+    kv = pl.DataFrame({"policy": ["a", "a"], "replica": [0, 1], "window_start": [0.0, 0.0],
+                       "window_end": [10.0, 10.0], "kv_utilisation": [0.9, 0.4]})
+    over = over_time_chart(agg.windowed_outcomes(q, 10.0), agg.windowed_lambda(ticks, 10.0),
+                           agg.windowed_gpu(gpu, 10.0), ["a", "b"], 10.0,
+                           agg.windowed_kv(kv, 10.0))
+    spec = over.to_dict()
+    assert len(over.vconcat) == 5
+    assert _encoding(spec, "y") == {"accuracy", "abandonment_rate", "latency",
+                                    "kv_utilisation", "lambda"}
+    assert _encoding(spec, "strokeDash") >= {"replica"}

@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
         "per prompt token), kv_tokens = (0.9 x memory - weights) / KV bytes per token. "
         "Any field written next to 'preset' in the scenario overrides the preset.",
         epilog="example: clearsim gpu show h100-qwen2.5-7b   (in a scenario: "
-        "gpu: {preset: h100-qwen2.5-7b, max_seqs: 128})")
+        "gpu: {preset: h100-qwen2.5-7b, max_seqs: 128, replicas: 2, router: least-kv})")
     cmds = p.add_subparsers(dest="gpu_command", metavar="SUBCOMMAND", parser_class=type(p))
     cmds.required = True
     ls = cmds.add_parser("list", help="the preset names", description="Print every preset.")

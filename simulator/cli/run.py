@@ -18,11 +18,14 @@ examples:
   clearsim run scenarios/balanced.yaml --seeds 5 --out out/bal5   # mean and 95% interval
   clearsim run scenarios/balanced.yaml --set allocator.period=0.00005 \\
       --set limits.max_ticks=20000000     # a big run: raise its limit (docs/reliability.md)
+  clearsim run scenarios/reasoning-h100-memory.yaml --set gpu.replicas=2 \\
+      --set gpu.router=least-kv           # two H100 replicas, KV-aware routing
 
 outputs (in --out DIR):
   queries.parquet         one row per arrival: cap, tokens, outcome, latency, ...
   ticks.parquet           one row per allocator tick: bank, free tokens, lambda*, ...
-  gpu.parquet             time-weighted GPU occupancy per window
+  gpu.parquet             time-weighted GPU occupancy per window (and replica)
+  kv.parquet              with a KV pool: KV memory held per replica and window
   scenario.resolved.yaml  the scenario with every default filled in
   summary.json            accuracy, abandonment, tokens/query, latency p50/p95/p99, ...
 with --seeds N > 1, DIR holds the layout of 'clearsim compare' for the one policy:

@@ -64,12 +64,14 @@ class Ledger:
         sink: receives finished blocks as ``queries`` chunks.
         streams: stream names of a several-stream run (the ``stream`` column).
         extended: add the serving columns (ttft, tpot, preemptions) to the rows.
+        replicas: add the ``replica`` column (several GPU replicas).
     """
 
     def __init__(self, blocks: dict[int, Block], view: PoolView, bank: TokenBank,
-                 sink: Sink, streams: list[str] | None = None, extended: bool = False) -> None:
+                 sink: Sink, streams: list[str] | None = None, extended: bool = False,
+                 replicas: bool = False) -> None:
         self.blocks, self.view, self.bank, self.sink = blocks, view, bank, sink
-        self.streams, self.extended = streams, extended
+        self.streams, self.extended, self.replicas = streams, extended, replicas
         self._next = 0
         self.counts = np.zeros(6, dtype=np.int64)
 
@@ -132,6 +134,10 @@ class Ledger:
         """Query ``q`` lost its KV memory (it will recompute)."""
         self.blocks[q >> _SHIFT].preemptions[q & _MASK] += 1
 
+    def routed(self, q: int, replica: int) -> None:
+        """Query ``q`` was sent to GPU replica ``replica``."""
+        self.blocks[q >> _SHIFT].replica[q & _MASK] = replica
+
     def first_token(self, q: int, t: float) -> None:
         """Query ``q``'s first output token came at ``t`` (s)."""
         self.blocks[q >> _SHIFT].first[q & _MASK] = t
@@ -147,7 +153,8 @@ class Ledger:
             block = self.blocks.pop(self._next)
             self.sink.write("queries", block_frame(block, self.view.ids,
                                                    self.view.benchmarks, self.view.tau,
-                                                   self.streams, self.extended))
+                                                   self.streams, self.extended,
+                                                   self.replicas))
             self._next += 1
         if final and self.blocks:
             raise RuntimeError(f"{len(self.blocks)} query blocks never finished")

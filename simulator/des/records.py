@@ -2,7 +2,10 @@
 
 * :data:`QUERY_SCHEMA` - one row per arrival (``queries.parquet``);
 * :data:`TICK_SCHEMA` - one row per allocator tick (``ticks.parquet``);
-* :data:`GPU_SCHEMA` - time-weighted GPU levels per window (``gpu.parquet``).
+* :data:`GPU_SCHEMA` - time-weighted GPU levels per window (``gpu.parquet``; with
+  several replicas :data:`GPU_REPLICA_SCHEMA`, one row per replica and window);
+* :data:`KV_SCHEMA` - KV memory held per replica and window (``kv.parquet``, runs with
+  a KV pool only).
 
 Rows reach a :class:`Sink` in chunks, so memory does not grow with the number of
 arrivals: :class:`MemorySink` keeps the frames (Python API), :class:`ParquetSink`
@@ -21,7 +24,7 @@ import polars as pl
 
 from simulator.atomic import atomic_write, atomic_write_parquet
 
-__all__ = ["GPU_SCHEMA", "OUTCOMES", "QUERY_SCHEMA", "SERVING_COLUMNS", "TICK_SCHEMA", "Block",
+__all__ = ["GPU_REPLICA_SCHEMA", "GPU_SCHEMA", "KV_SCHEMA", "OUTCOMES", "QUERY_SCHEMA", "SERVING_COLUMNS", "TICK_SCHEMA", "Block",
            "MemorySink", "Occupancy", "ParquetSink", "Sink", "Spool", "block_frame"]
 
 F64, I64, STR = pl.Float64(), pl.Int64(), pl.String()
@@ -40,7 +43,15 @@ GPU_SCHEMA: dict[str, pl.DataType] = {
     "window_start": F64, "window_end": F64, "mean_active": F64, "mean_queued": F64,
     "busy_fraction": F64, "tokens": F64,
 }
-SCHEMAS = {"queries": QUERY_SCHEMA, "ticks": TICK_SCHEMA, "gpu": GPU_SCHEMA}
+KV_SCHEMA: dict[str, pl.DataType] = {
+    "replica": I64, "window_start": F64, "window_end": F64, "kv_mean": F64, "kv_peak": F64,
+    "kv_utilisation": F64, "kv_peak_utilisation": F64,
+}
+"""``kv.parquet`` (runs with a KV pool): per replica and window, the KV memory held
+(tokens; time-weighted mean and peak) and as fractions of the pool."""
+GPU_REPLICA_SCHEMA: dict[str, pl.DataType] = {"replica": I64, **GPU_SCHEMA}
+"""``gpu.parquet`` with ``replicas > 1``: the GPU levels per replica and window."""
+SCHEMAS = {"queries": QUERY_SCHEMA, "ticks": TICK_SCHEMA, "gpu": GPU_SCHEMA, "kv": KV_SCHEMA}
 
 SERVING_COLUMNS: dict[str, pl.DataType] = {
     "ttft": F64, "tpot": F64, "preemptions": I64,
@@ -66,7 +77,8 @@ class Block:
     each query in a several-stream run; None otherwise). Set by the engine: ``tick`` (-1 = never),
     ``cap``, ``generated`` (tokens), ``correct``, ``start`` and ``end`` (s, NaN until
     known), ``first`` (first output token, s, NaN until known), ``preemptions`` and
-    ``outcome`` (a code into :data:`OUTCOMES`). ``remaining`` counts the queries without
+    ``outcome`` (a code into :data:`OUTCOMES`), ``replica`` (the GPU replica it was routed
+to; -1 until routed). ``remaining`` counts the queries without
     an outcome yet.
     """
 
@@ -93,6 +105,7 @@ class Block:
         self.first = np.full(n, np.nan)
         self.preemptions = np.zeros(n, dtype=np.int64)
         self.outcome = np.zeros(n, dtype=np.int8)
+        self.replica = np.full(n, -1, dtype=np.int64)
         self.remaining = n
 
     @property
@@ -103,9 +116,9 @@ class Block:
 
 def block_frame(block: Block, ids: pl.Series, benchmarks: pl.Series,
                 tau: np.ndarray, streams: list[str] | None = None,
-                extended: bool = False) -> pl.DataFrame:
+                extended: bool = False, replicas: bool = False) -> pl.DataFrame:
     """The finished ``block`` as ``queries.parquet`` rows (:data:`QUERY_SCHEMA`, then
-    :data:`SERVING_COLUMNS` when ``extended``).
+    :data:`SERVING_COLUMNS` when ``extended``, then ``replica`` when ``replicas``).
 
     Completed queries: queue_wait = start - arrival (allocator wait + GPU queue),
     generation_time = end - start (prefill + decode), latency = end - arrival.
@@ -156,6 +169,8 @@ def block_frame(block: Block, ids: pl.Series, benchmarks: pl.Series,
         extra += [pl.Series("ttft", first - block.time, dtype=F64),
                   pl.Series("tpot", tpot, dtype=F64),
                   pl.Series("preemptions", block.preemptions, dtype=I64)]
+    if replicas:  # -1: never routed (abandoned, or timed out / expired at its tick)
+        extra.append(pl.Series("replica", block.replica, dtype=I64))
     return frame.with_columns(extra) if extra else frame
 
 
@@ -218,9 +233,10 @@ class ParquetSink:
 class Spool:
     """Row-wise appends for an in-order table, flushed to ``sink`` every ``rows`` rows."""
 
-    def __init__(self, name: str, sink: Sink, rows: int = 1 << 16) -> None:
+    def __init__(self, name: str, sink: Sink, rows: int = 1 << 16,
+                 schema: dict[str, pl.DataType] | None = None) -> None:
         self.name, self.sink, self.rows = name, sink, rows
-        self.schema = SCHEMAS[name]
+        self.schema = SCHEMAS[name] if schema is None else schema
         self._cols: list[list[float | int | None]] = [[] for _ in self.schema]
 
     def append(self, *row: float | int | None) -> None:
@@ -244,11 +260,12 @@ class Occupancy:
 
     The GPU calls :meth:`add` for every interval on which its state is constant:
     ``active`` sequences in slots, ``queued`` waiting, ``tokens`` generated (spread
-    evenly over the interval). Windows are closed into a :class:`Spool`.
+    evenly over the interval). Windows are closed into a :class:`Spool`, each row
+    prefixed by ``key`` (e.g. the replica number).
     """
 
-    def __init__(self, width: float, spool: Spool) -> None:
-        self.width, self.spool = width, spool
+    def __init__(self, width: float, spool: Spool, key: tuple[int, ...] = ()) -> None:
+        self.width, self.spool, self.key = width, spool, key
         self._k = 0
         self._end = width
         self._area_a = self._area_q = self._busy = self._tokens = 0.0
@@ -277,7 +294,7 @@ class Occupancy:
         start = self._k * self.width
         span = end - start
         if span > 0:
-            self.spool.append(start, end, self._area_a / span, self._area_q / span,
+            self.spool.append(*self.key, start, end, self._area_a / span, self._area_q / span,
                               self._busy / span, self._tokens)
         self._k += 1
         self._end = (self._k + 1) * self.width

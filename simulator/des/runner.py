@@ -24,9 +24,17 @@ from simulator.atomic import atomic_write_text, staged_dir
 from simulator.des.allocator import Allocator
 from simulator.des.bank import TokenBank
 from simulator.des.engine import Engine
+from simulator.des.kvlog import KvLevels
 from simulator.des.ledger import Ledger, PoolView
 from simulator.des.pacing import Pacer
-from simulator.des.records import MemorySink, Occupancy, ParquetSink, Sink, Spool
+from simulator.des.records import (
+    GPU_REPLICA_SCHEMA,
+    MemorySink,
+    Occupancy,
+    ParquetSink,
+    Sink,
+    Spool,
+)
 from simulator.des.source import QuerySource
 from simulator.des.streams import MultiSource
 from simulator.errors import UserError
@@ -36,7 +44,7 @@ from simulator.pools.pool import Pool
 from simulator.pools.source import resolve_pool
 from simulator.scenario.models import Scenario
 from simulator.seeds import rng_for
-from simulator.serving import FluidGpu, PatienceDraws
+from simulator.serving import FluidGpu, GpuSpec, PatienceDraws, Router
 from simulator.version import __version__
 
 __all__ = ["RunResult", "run", "run_to_dir", "with_policy"]
@@ -55,6 +63,8 @@ class RunResult:
     gpu: pl.DataFrame
     out_dir: Path | None = None
     _queries: pl.DataFrame | None = field(default=None, repr=False)
+    kv: pl.DataFrame | None = None
+    """KV held per replica and window (``kv.parquet``); None without a KV pool."""
 
     @property
     def queries(self) -> pl.DataFrame:
@@ -129,12 +139,12 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     bank = TokenBank(rate, a.window, a.initial_fill)
     pacer = None if rate is None else Pacer(a.tick_budget, rate, a.window, a.period,
                                             bank.capacity)
+    spec = scenario.gpu
     ledger = Ledger(source.blocks, view, bank, sink,
                     None if scenario.streams is None else [s.name for s in scenario.streams],
-                    extended=scenario.gpu.extended)
-    ticks, gpu_rows = Spool("ticks", sink), Spool("gpu", sink)
-    occupancy = Occupancy(scenario.output.gpu_window, gpu_rows)
-    gpu = FluidGpu(env, scenario.gpu, occupancy, ledger)
+                    extended=spec.extended, replicas=spec.replicas > 1)
+    ticks = Spool("ticks", sink)
+    gpu, recorders = _gpus(env, spec, scenario.output.gpu_window, sink, ledger)
     bar = _bar(scenario) if progress else None
     patience = (None if scenario.patience is None
                 else PatienceDraws(scenario.patience, rng_for(scenario.seed, "patience")))
@@ -147,17 +157,56 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     env.run()
     end = float(env.now)
     gpu.close(end)
-    occupancy.finish(end)
+    for rec in recorders:
+        rec.finish(end)
     ticks.flush()
     ledger.flush(final=True)
     if bar is not None:
         bar.close()
     info: dict[str, Any] = {"ticks": allocator.n_ticks,
-                            "mean_in_system": occupancy.total_area / end if end > 0 else 0.0,
+                            "mean_in_system": sum(r.total_area for r in recorders
+                                                  if isinstance(r, Occupancy)) / end
+                            if end > 0 else 0.0,
                             **drawn}
+    kvs = [r for r in recorders if isinstance(r, KvLevels)]
+    if kvs and end > 0:  # KV utilisation: time-weighted mean and peak, fractions of the pool
+        means = [k.total / (end * k.capacity) for k in kvs]
+        info["kv_utilisation_mean"] = sum(means) / len(means)
+        info["kv_utilisation_peak"] = max(k.peak / k.capacity for k in kvs)
+        if len(kvs) > 1:
+            info["kv_utilisation_by_replica"] = means
     if source.notes:
         info["notes"] = list(source.notes)
     return end, info
+
+
+def _gpus(env: Engine, spec: GpuSpec, width: float, sink: Sink, ledger: Ledger
+          ) -> tuple[FluidGpu | Router, list[Occupancy | KvLevels]]:
+    """The GPU (one replica) or a router over ``spec.replicas`` replicas, and the
+    recorders to finish: per replica its GPU levels (``gpu`` table; a ``replica``
+    column when several) and, with a KV pool, its KV held (``kv`` table)."""
+    several = spec.replicas > 1
+    gpus: list[FluidGpu] = []
+    recorders: list[Occupancy | KvLevels] = []
+    kvs: list[KvLevels] = []
+    for r in range(spec.replicas):
+        occ = (Occupancy(width, Spool("gpu", sink, schema=GPU_REPLICA_SCHEMA), (r,))
+               if several else Occupancy(width, Spool("gpu", sink)))
+        recorders.append(occ)
+        levels: Occupancy | KvLevels = occ
+        if spec.kv_tokens is not None:
+            kv = KvLevels(occ, width, float(spec.kv_tokens), r,
+                          spec.admission == "on-demand", Spool("kv", sink))
+            kvs.append(kv)
+            levels = kv
+        g = FluidGpu(env, spec, levels, ledger)
+        if spec.kv_tokens is not None:
+            kvs[-1].gpu = g
+        gpus.append(g)
+    recorders += kvs
+    if not several:
+        return gpus[0], recorders
+    return Router(gpus, spec.router, ledger.routed, spec.admission == "reserve-cap"), recorders
 
 
 def _bar(scenario: Scenario) -> Any:
@@ -181,6 +230,10 @@ def _summary(scenario: Scenario, queries: pl.DataFrame | pl.LazyFrame, sim_secon
     if scenario.streams is not None:
         out["by_stream"] = by_group(queries, "stream", [s.name for s in scenario.streams],
                                     sim_seconds, scenario.output.slo)
+    if scenario.gpu.replicas > 1:  # queries routed to each replica (never-routed: none)
+        out["by_replica"] = by_group(queries.lazy().with_columns(
+            pl.col("replica").cast(pl.String)), "replica",
+            [str(r) for r in range(scenario.gpu.replicas)], sim_seconds, scenario.output.slo)
     out.update(info)
     out["wall_seconds"] = wall
     out["queries_per_wall_second"] = out["arrivals"] / wall if wall > 0 else None
@@ -207,14 +260,16 @@ def run(scenario: Scenario, policy: str | None = None,
     end, info = simulate(scenario, sink, pool=pool, trace=trace)
     queries = sink.frame("queries")
     summary = _summary(scenario, queries, end, info, time.perf_counter() - t0)
+    kv = sink.frame("kv") if scenario.gpu.kv_tokens is not None else None
     return RunResult(scenario, summary, sink.frame("ticks"), sink.frame("gpu"),
-                     _queries=queries)
+                     _queries=queries, kv=kv)
 
 
 def run_to_dir(scenario: Scenario, out: str | Path, *, force: bool = False,
                policy: str | None = None, params: Mapping[str, Any] | None = None,
                pool: Pool | None = None, progress: bool = False) -> RunResult:
-    """Simulate and write queries/ticks/gpu Parquet, the resolved scenario and summary.
+    """Simulate and write queries/ticks/gpu (and kv, with a KV pool) Parquet, the resolved
+    scenario and summary.
 
     The folder is staged beside ``out`` and swapped in only when complete.
 
@@ -231,7 +286,8 @@ def run_to_dir(scenario: Scenario, out: str | Path, *, force: bool = False,
         t0 = time.perf_counter()
         sink = ParquetSink(stage)
         end, info = simulate(scenario, sink, pool=pool, progress=progress)
-        for name in ("queries", "ticks", "gpu"):
+        for name in ("queries", "ticks", "gpu") + (("kv",) if scenario.gpu.kv_tokens
+                                                   is not None else ()):
             sink.finish(name)
         sink.close()
         summary = _summary(scenario, pl.scan_parquet(stage / "queries.parquet"), end, info,
@@ -240,4 +296,6 @@ def run_to_dir(scenario: Scenario, out: str | Path, *, force: bool = False,
         atomic_write_text(json.dumps(summary, indent=2) + "\n", stage / "summary.json")
         ticks = pl.read_parquet(stage / "ticks.parquet")
         gpu = pl.read_parquet(stage / "gpu.parquet")
-    return RunResult(scenario, summary, ticks, gpu, out_dir=dest)
+        kv = (pl.read_parquet(stage / "kv.parquet") if scenario.gpu.kv_tokens is not None
+              else None)
+    return RunResult(scenario, summary, ticks, gpu, out_dir=dest, kv=kv)

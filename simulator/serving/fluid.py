@@ -146,6 +146,16 @@ class FluidGpu:
         return float(math.ceil(self.v - 1e-9 * max(1.0, self.v)))
 
     @property
+    def load(self) -> int:
+        """Requests in slots or waiting (FIFO and resume queues)."""
+        return self.active + self.n_queued + len(self._resume)
+
+    def sync(self, t: float) -> None:
+        """Advance the fluid state to ``t`` (s) without handling events (a router reads
+        the levels at ``t``; events due at ``t`` have already run)."""
+        self._advance(t)
+
+    @property
     def kv_used(self) -> float:
         """KV tokens held now (context, or reservations in reserve-cap mode)."""
         return self.held

@@ -69,6 +69,13 @@ class GpuSpec(_Spec):
     memory_gib: float | None = Field(default=None, gt=0, le=1e5, description="with a "
                                      "preset: the GPU's memory (GiB) instead of the "
                                      "preset's, for the derived kv_tokens")
+    replicas: int = Field(default=1, ge=1, le=1024, description="identical GPU replicas "
+                          "(count), each its own engine with these fields; one shared "
+                          "token bank and allocator")
+    router: Literal["round-robin", "least-loaded", "least-kv"] = Field(
+        default="round-robin", description="how an admitted request picks a replica: "
+        "'round-robin' (in turn), 'least-loaded' (fewest requests in slots + queued) or "
+        "'least-kv' (least KV memory held, tokens); ties go to the lowest replica number")
 
     @field_validator("preset")
     @classmethod
@@ -100,6 +107,9 @@ class GpuSpec(_Spec):
             raise ValueError("max_batched_tokens needs max_seqs set and <= "
                              "max_batched_tokens (every decoding sequence takes one "
                              "token of the step budget)")
+        if self.router == "least-kv" and self.kv_tokens is None:
+            raise ValueError("router 'least-kv' needs a KV pool: set kv_tokens (or a "
+                             "preset), or use round-robin / least-loaded")
         return self
 
     @property
