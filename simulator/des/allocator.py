@@ -147,8 +147,11 @@ class Allocator:
         view = self.view
         limit = view.max_tokens[idx]
         arrival = cat(lambda p: p[0].time[p[1]:p[2]])
-        give_up, late = self._late(cat(lambda p: np.arange(p[0].q0 + p[1], p[0].q0 + p[2])),
-                                   arrival, t)
+        give_up: np.ndarray | None = None  # None: no patience or deadline (all inf)
+        late: np.ndarray | None = None
+        if self._late_check:
+            give_up, late = self._late(
+                cat(lambda p: np.arange(p[0].q0 + p[1], p[0].q0 + p[2])), arrival, t)
         if late is not None and late.all():
             caps = np.zeros(idx.size, dtype=np.int64)
         elif self.policy is None:
@@ -183,10 +186,11 @@ class Allocator:
         for block, lo, hi in parts:
             sl = slice(off, off + hi - lo)
             off += hi - lo
-            self._record(block, lo, hi, k, caps[sl], generated[sl], correct[sl])
-            rows = np.arange(lo, hi)
             ok = admit[sl]
+            self._record(block, lo, hi, k, caps[sl], generated[sl], correct[sl], ok)
+            rows = np.arange(lo, hi)
             if late is not None:
+                assert give_up is not None
                 self._settle_late(block, rows, late[sl], arrival[sl], give_up[sl])
             if not ok.all():
                 lost = ~ok if late is None else ~ok & ~late[sl]
@@ -196,10 +200,12 @@ class Allocator:
                 for r, a, g in zip(rows.tolist(), ok.tolist(), gone.tolist(), strict=True):
                     if not g:
                         self.env.log(f"{'admit' if a else 'abandon'} q{block.q0 + r}")
-            entries.extend(zip((block.q0 + rows[ok]).tolist(), generated[sl][ok].tolist(),
+            qs = (block.q0 + rows[ok]).tolist()
+            entries.extend(zip(qs, generated[sl][ok].tolist(),
                                prefill[sl][ok].tolist(), block.time[lo:hi][ok].tolist(),
                                prompt[sl][ok].tolist(), caps[sl][ok].tolist(),
-                               give_up[sl][ok].tolist(), strict=True))
+                               [math.inf] * len(qs) if give_up is None
+                               else give_up[sl][ok].tolist(), strict=True))
         n_adm = len(entries)
         if entries:
             self.gpu.admit(t, entries)
@@ -296,11 +302,12 @@ class Allocator:
 
     @staticmethod
     def _record(block: Block, lo: int, hi: int, k: int, caps: np.ndarray,
-                generated: np.ndarray, correct: np.ndarray) -> None:
+                generated: np.ndarray, correct: np.ndarray, ok: np.ndarray) -> None:
+        """Row results of a tick; ``ok`` = caps >= 1 (admitted)."""
         block.tick[lo:hi] = k
-        block.cap[lo:hi] = np.where(caps >= 1, caps, 0)
-        block.generated[lo:hi] = np.where(caps >= 1, generated, 0)
-        block.correct[lo:hi] = correct & (caps >= 1)
+        block.cap[lo:hi] = np.where(ok, caps, 0)
+        block.generated[lo:hi] = np.where(ok, generated, 0)
+        block.correct[lo:hi] = correct & ok
 
     def _log(self, k: int, t: float, pending: int, holdings: float, free: float,
              budget: float | None, lam: float | None, admitted: int, abandoned: int,

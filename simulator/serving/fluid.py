@@ -222,6 +222,8 @@ class FluidGpu:
 
     def _fill(self, t: float) -> None:
         queue, resume = self.queue, self._resume
+        if not queue and not resume:  # nothing waits (the common case at low load)
+            return
         mem = self.mem
         while self.active < self.slots:
             if resume:
