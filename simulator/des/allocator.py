@@ -31,6 +31,7 @@ the policy is bypassed and every query gets its L_max, so every rollout replays 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
@@ -55,8 +56,27 @@ REFRESH = 64     #: new predictions before that sample is renewed (fewer while i
                  #: small), so a policy can reuse a prior fitted to it in between
 
 
+SMALL = 16  #: up to this many queries per tick, the scalar steps run on Python lists
+
+
 def integer_caps(caps: np.ndarray, limit: np.ndarray, free: float) -> np.ndarray:
-    """Whole-token caps: floor, clip to ``limit`` (L_max), and keep the sum <= ``free``."""
+    """Whole-token caps: floor, clip to ``limit`` (L_max), and keep the sum <= ``free``.
+
+    Up to :data:`SMALL` finite caps with integer limits it runs on Python ints (the same
+    values: floor, min and the sum are exact; ``tests/test_des_small_tick.py``).
+    """
+    if caps.size <= SMALL and limit.dtype.kind in "iu":
+        c = caps.tolist()
+        if all(map(math.isfinite, c)):
+            small = [min(math.floor(x) if x > 0.0 else 0, m)
+                     for x, m in zip(c, limit.tolist(), strict=True)]
+            over = sum(small) - math.floor(free)
+            while over > 0:
+                k = small.index(max(small))  # the first largest, as argmax
+                take = min(over, small[k])
+                small[k] -= take
+                over -= take
+            return np.array(small, dtype=np.int64)
     out = np.minimum(np.floor(np.maximum(caps, 0.0)), limit).astype(np.int64)
     over = int(out.sum()) - int(np.floor(free))
     while over > 0:  # only float rounding of a policy that spends exactly B gets here
@@ -105,7 +125,7 @@ class Allocator:
         self._late_check = patience is not None or deadline is not None
         self.lam: float | None = None
         self.n_ticks = 0
-        self._recent = np.empty(0)
+        self._recent: deque[float] = deque(maxlen=REFERENCE)
         self._sample = np.empty(0)
         self._fresh = 0
 
@@ -294,10 +314,10 @@ class Allocator:
         REFRESH new ones have arrived (a quarter of its size while it is smaller), so it
         includes this tick's predictions when it was renewed now.
         """
-        self._recent = np.concatenate([self._recent, current])[-REFERENCE:]
+        self._recent.extend(current[-REFERENCE:].tolist())  # (keeps the last REFERENCE)
         self._fresh += current.size
         if self._fresh >= min(REFRESH, max(1, self._sample.size // 4)):
-            self._sample, self._fresh = self._recent, 0
+            self._sample, self._fresh = np.array(self._recent, dtype=np.float64), 0
         return self._sample
 
     @staticmethod
@@ -326,9 +346,11 @@ def _prompts(part: tuple[Block, int, int]) -> np.ndarray:
 
 def _known(a: np.ndarray) -> np.ndarray | None:
     """``a`` unless it is all NaN (the predictor gave no such estimate)."""
+    if a.size <= SMALL:
+        return None if all(map(math.isnan, a.tolist())) else a
     return None if np.isnan(a).all() else a
 
 
 def _sd(block: Block) -> float | None:
     """The predictor's ``threshold_sd`` recorded on ``block``, or None."""
-    return None if np.isnan(block.threshold_sd) else float(block.threshold_sd)
+    return None if math.isnan(block.threshold_sd) else float(block.threshold_sd)
