@@ -194,6 +194,9 @@ class Allocator:
                                       budget)
         if late is not None and self.policy is None:
             caps[late] = 0
+        if late is None and len(parts) == 1 and idx.size <= SMALL and self.env.trace is None:
+            self._finish_small(k, t, parts[0], idx, caps, holdings, free, budget)
+            return
         rollout = cat(lambda p: p[0].rollout[p[1]:p[2]])
         generated, correct = replay(view.pool, idx, rollout, caps)
         admit = caps >= 1
@@ -230,6 +233,47 @@ class Allocator:
         if entries:
             self.gpu.admit(t, entries)
         self._log(k, t, idx.size, holdings, free, budget, self.lam, n_adm, idx.size - n_adm,
+                  committed)
+
+    def _finish_small(self, k: int, t: float, part: tuple[Block, int, int], idx: np.ndarray,
+                      caps: np.ndarray, holdings: float, free: float, budget: float) -> None:
+        """The rest of :meth:`decide` (replay, bank, records, GPU) for a few queries of
+        one block without patience, deadline or trace, on Python lists: the same
+        integers, booleans and float operations as the array form."""
+        block, lo, hi = part
+        view = self.view
+        lengths, graded = view.pool.lengths, view.pool.correct
+        c = caps.tolist()
+        gen: list[int] = []
+        cor: list[bool] = []
+        for i, r, cap in zip(idx.tolist(), block.rollout[lo:hi].tolist(), c, strict=True):
+            if cap >= 1:
+                length = int(lengths[i, r])
+                gen.append(min(length, cap))
+                cor.append(bool(graded[i, r]) and length <= cap)
+            else:
+                gen.append(0)
+                cor.append(False)
+        committed = sum(x for x in c if x >= 1)
+        self.bank.commit(committed)
+        block.tick[lo:hi] = k
+        block.cap[lo:hi] = [x if x >= 1 else 0 for x in c]
+        block.generated[lo:hi] = gen
+        block.correct[lo:hi] = cor
+        lost = [lo + j for j, x in enumerate(c) if x < 1]
+        if lost:
+            self.ledger.abandoned(block, np.array(lost, dtype=np.int64), t)
+        prompt = (view.prompt_tokens[idx] if block.prompt is None
+                  else block.prompt[lo:hi]).tolist()
+        arrival = block.time[lo:hi].tolist()
+        p0, p1, q0 = self.p0, self.p1, block.q0 + lo
+        entries: list[Entry] = [
+            (q0 + j, gen[j], p0 + p1 * float(prompt[j]), arrival[j], prompt[j], x, math.inf)
+            for j, x in enumerate(c) if x >= 1]
+        if entries:
+            self.gpu.admit(t, entries)
+        n = len(c)
+        self._log(k, t, n, holdings, free, budget, self.lam, len(entries), n - len(entries),
                   committed)
 
     def _decide_one(self, k: int, t: float, block: Block, j: int, free: float,
