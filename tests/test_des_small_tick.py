@@ -73,3 +73,32 @@ def test_reference_sample_keeps_the_last_predictions() -> None:
         if out is not before:   # renewed now: exactly the last REFERENCE seen
             assert out.tolist() == seen[-REFERENCE:]
             assert out.dtype == np.float64
+
+
+@pytest.mark.parametrize("policy", ["clear", "uniform", "oracle"])
+def test_small_tick_run_equals_the_array_form(policy: str, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    """A whole run with the list path (up to SMALL queries a tick) and with it switched
+    off (SMALL = 0: every tick through the arrays) gives identical frames."""
+    from simulator.des import allocator
+    from simulator.des.runner import run
+    from simulator.pools.source import resolve_pool
+    from tests.des_helpers import scenario
+
+    sc = scenario(pool="default", stream="balanced",
+                  arrivals={"kind": "poisson", "rate": 4.0}, n_queries=600, seed=5,
+                  allocator={"policy": policy, "period": 1.0, "budget_rate": 800.0,
+                             "window": 10.0},
+                  gpu={"max_seqs": 64, "s0": 0.012, "s1": 0.0002, "p0": 0.01,
+                       "p1": 0.00005},
+                  predictor={"kind": "noisy-oracle", "params": {"sigma": 0.3}})
+    pool = resolve_pool("default")
+    small = run(sc, pool=pool)
+    monkeypatch.setattr(allocator, "SMALL", 0)
+    arrays = run(sc, pool=pool)
+    assert small.queries.equals(arrays.queries)
+    assert small.ticks.equals(arrays.ticks)
+    assert small.gpu.equals(arrays.gpu)
+    if policy == "clear":   # a scarce budget: both branches (abandon, admit) ran
+        assert (small.queries["outcome"] == "abandoned").any()
+    assert (small.queries["cap"] > 0).any()
