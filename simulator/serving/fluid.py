@@ -474,7 +474,8 @@ class FluidGpu:
             self._ready(chunk, t)
             if self._trace:
                 self.clock.log(f"decode q{chunk.q}")
-        self._join_due(t)
+        if self._joins:
+            self._join_due(t)
         give = self._give
         while give and give[0][0] <= t:
             _, _, s = heappop(give)
@@ -487,7 +488,8 @@ class FluidGpu:
             # the next step's tokens must fit: the newest sequences give way
             while self._mem and self.held + self.n_dec > self.mem.capacity + 0.5:
                 self._preempt()
-        self._expire_due(t)
+        if self.queue:
+            self._expire_due(t)
         self._schedule()
 
     def _join_due(self, t: float) -> None:
