@@ -482,7 +482,8 @@ class FluidGpu:
             if s.state != GONE:
                 self._give_up(s, t)
         self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
-        self._fill(t)
+        if self.queue or self._resume:
+            self._fill(t)
         self._spill = False
         if self._odm and self.n_dec and self._boundary() <= self.v + 1e-9 * max(1.0, self.v):
             # the next step's tokens must fit: the newest sequences give way
