@@ -10,6 +10,7 @@ not the interpreter's start and imports.
     .venv/bin/python bench/des.py --streams --sizes 1e6 [--baseline-repo ../main]
     .venv/bin/python bench/des.py --serving       # KV memory + s2 + patience off vs on
     .venv/bin/python bench/des.py --scenario scenarios/balanced.yaml  # the file itself
+    .venv/bin/python bench/des.py --baseline-repo ../main --repeats 3  # speed-up vs main
 
 ``--streams`` runs, side by side at each size, the single-stream form, the same load
 as one entry of ``streams:`` and as four streams (a quarter of the rate each), and
@@ -134,7 +135,11 @@ def main() -> None:
     ap.add_argument("--streams", action="store_true",
                     help="compare one and four streams with the single-stream form")
     ap.add_argument("--baseline-repo", metavar="DIR",
-                    help="with --streams: run the single-stream form from this checkout")
+                    help="also run this checkout (e.g. main), alternating with this one, "
+                    "and print the speed-up (with --streams: its single-stream form)")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="with --baseline-repo: runs of each checkout (median); "
+                    "default: %(default)s")
     ap.add_argument("--serving", action="store_true", help="run each size twice, KV "
                     "memory + s2 + patience off and on, and print the CPU-time ratio")
     ap.add_argument("--scenario", metavar="FILE", help="run this scenario file (its "
@@ -154,12 +159,33 @@ def main() -> None:
     if args.streams:
         _streams_table(sizes, args)
         return
+    if args.baseline_repo:
+        _baseline_table(sizes, args)
+        return
     print(f"{'arrivals':>10} {'wall s':>8} {'cpu s':>8} {'queries/CPU-s':>14} "
           f"{'peak RSS MB':>12}")
     for size in sizes:
         r = _sub(size, args)
         print(f"{r['arrivals']:>10,} {r['wall_s']:>8.2f} {r['cpu_s']:>8.2f} "
               f"{r['arrivals'] / r['cpu_s']:>14,.0f} {r['peak_rss_mb']:>12.0f}", flush=True)
+
+
+def _baseline_table(sizes: list[int], args: argparse.Namespace) -> None:
+    """Queries per CPU-second of ``--baseline-repo`` and of this checkout, alternating
+    (``--repeats`` runs each, median CPU time), and their ratio."""
+    base_repo = Path(args.baseline_repo).resolve()
+    print(f"{'arrivals':>10} {'base q/CPU-s':>13} {'this q/CPU-s':>13} {'speed-up':>9} "
+          f"{'base RSS MB':>12} {'this RSS MB':>12}   (base = {base_repo})")
+    for size in sizes:
+        runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
+        for _ in range(args.repeats):
+            runs["base"].append(_sub(size, args, 0, base_repo))
+            runs["this"].append(_sub(size, args))
+        cpu = {k: sorted(r["cpu_s"] for r in v)[len(v) // 2] for k, v in runs.items()}
+        rss = {k: max(r["peak_rss_mb"] for r in v) for k, v in runs.items()}
+        print(f"{size:>10,} {size / cpu['base']:>13,.0f} {size / cpu['this']:>13,.0f} "
+              f"{cpu['base'] / cpu['this']:>8.2f}x {rss['base']:>12.0f} {rss['this']:>12.0f}",
+              flush=True)
 
 
 def _serving(args: argparse.Namespace) -> None:
