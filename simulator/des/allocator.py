@@ -145,7 +145,8 @@ class Allocator:
         """One tick at time ``t`` (s)."""
         k = self.n_ticks
         self.n_ticks += 1
-        self.env.log(f"tick {k}")
+        if self.env.trace is not None:  # (no string built untraced)
+            self.env.log(f"tick {k}")
         parts = self.source.take(t)
         bank = self.bank
         bank.accrue(t)
@@ -311,7 +312,8 @@ class Allocator:
         block.tick[j] = k
         if cap < 1:
             self.ledger.abandoned(block, np.array([j]), t)
-            self.env.log(f"abandon q{q}")
+            if self.env.trace is not None:
+                self.env.log(f"abandon q{q}")
             self._log(k, t, 1, holdings, free, budget, self.lam, 0, 1, 0)
             return
         generated, correct = replay_one(view.pool, i, int(block.rollout[j]), cap)
@@ -319,7 +321,8 @@ class Allocator:
         block.generated[j] = generated
         block.correct[j] = correct
         self.bank.commit(cap)
-        self.env.log(f"admit q{q}")
+        if self.env.trace is not None:
+            self.env.log(f"admit q{q}")
         prompt = view.prompt_tokens[i] if block.prompt is None else block.prompt[j]
         self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(prompt),
                             float(block.time[j]), int(prompt), cap, give_up)])
