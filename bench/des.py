@@ -9,6 +9,8 @@ not the interpreter's start and imports.
     .venv/bin/python bench/des.py --sizes 1e4,1e5 # quick
     .venv/bin/python bench/des.py --streams --sizes 1e6 [--baseline-repo ../main]
     .venv/bin/python bench/des.py --serving       # KV memory + s2 + patience off vs on
+    .venv/bin/python bench/des.py --scenario scenarios/balanced.yaml  # the file itself
+    .venv/bin/python bench/des.py --baseline-repo ../main --repeats 3  # speed-up vs main
 
 ``--streams`` runs, side by side at each size, the single-stream form, the same load
 as one entry of ``streams:`` and as four streams (a quarter of the rate each), and
@@ -20,6 +22,11 @@ The workload is a bundled scenario (default ``scenarios/balanced.yaml``: clear o
 scarce budget, noisy-oracle predictor, one tick a second, a 256-slot GPU with
 prefill) with its ``duration`` replaced by ``n_queries`` = each size. Target (issue
 16): >= 50k simulated queries per CPU-second at 1e6 arrivals, peak RSS under 300 MB.
+
+The default workload decides about 200 queries per tick (rate 200/s, one tick a
+second). ``--scenario FILE`` runs a scenario file as written instead (only
+``duration`` replaced by ``n_queries``): ``scenarios/balanced.yaml`` has 4 arrivals a
+second, so about 4 queries per tick, where the per-tick cost dominates.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,7 +49,8 @@ SERVING_ON = {"s2": 1.7e-8, "kv_tokens": 60000, "block_size": 16}
 
 
 def one(n: int, rate: float, policy: str, streams: int = 0,
-        repo: Path = REPO, serving: bool = False) -> dict[str, float]:
+        repo: Path = REPO, serving: bool = False, yaml_file: str | None = None
+        ) -> dict[str, float]:
     """Run ``n`` arrivals in this process; wall and CPU time and peak RSS.
 
     ``streams`` 0 is the single-stream form; k >= 1 gives ``streams:`` with k entries
@@ -59,16 +68,13 @@ def one(n: int, rate: float, policy: str, streams: int = 0,
         load = {"streams": [{"name": f"s{i}", "mix": "balanced",
                              "arrivals": {"kind": "poisson", "rate": rate / streams}}
                             for i in range(streams)]}
-    sc = parse_scenario({
-        "pool": "default", **load,
-        "allocator": {"policy": policy, "period": 1.0, "budget_rate": 200.0 * rate,
-                      "window": 10.0},
-        "gpu": {"max_seqs": 1024, "s0": 0.01, "s1": 0.00001,
-                **(SERVING_ON if serving else {})},
-        "n_queries": n, "output": {"gpu_window": 60.0},
-        **({"patience": {"kind": "exponential", "mean": 30.0}} if serving else {}),
-    })
-    pool = resolve_pool("default")
+    if yaml_file is not None:
+        from simulator.scenario.io import load_scenario
+
+        sc = load_scenario(yaml_file, [f"n_queries={n}", "duration=null"])
+    else:
+        sc = _generated(n, rate, policy, load, serving, parse_scenario)
+    pool = resolve_pool(sc.pool if isinstance(sc.pool, str) else "default")
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
         res = run_to_dir(sc, Path(tmp) / "out", pool=pool)
@@ -81,11 +87,26 @@ def one(n: int, rate: float, policy: str, streams: int = 0,
             "sim_seconds": res.summary["sim_seconds"]}
 
 
+def _generated(n: int, rate: float, policy: str, load: dict[str, object], serving: bool,
+               parse_scenario: Any) -> Any:
+    """The default workload (module docstring) with ``load`` as its arrivals."""
+    return parse_scenario({
+        "pool": "default", **load,
+        "allocator": {"policy": policy, "period": 1.0, "budget_rate": 200.0 * rate,
+                      "window": 10.0},
+        "gpu": {"max_seqs": 1024, "s0": 0.01, "s1": 0.00001,
+                **(SERVING_ON if serving else {})},
+        "n_queries": n, "output": {"gpu_window": 60.0},
+        **({"patience": {"kind": "exponential", "mean": 30.0}} if serving else {}),
+    })
+
+
 def _sub(size: int, args: argparse.Namespace, streams: int = 0,
          repo: Path = REPO) -> dict[str, float]:
     out = subprocess.run([sys.executable, __file__, "--one", str(size), "--rate",
                           str(args.rate), "--policy", args.policy, "--n-streams",
-                          str(streams), "--repo", str(repo)],
+                          str(streams), "--repo", str(repo)]
+                         + (["--scenario", args.scenario] if args.scenario else []),
                          check=True, capture_output=True, text=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
@@ -114,16 +135,22 @@ def main() -> None:
     ap.add_argument("--streams", action="store_true",
                     help="compare one and four streams with the single-stream form")
     ap.add_argument("--baseline-repo", metavar="DIR",
-                    help="with --streams: run the single-stream form from this checkout")
+                    help="also run this checkout (e.g. main), alternating with this one, "
+                    "and print the speed-up (with --streams: its single-stream form)")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="with --baseline-repo: runs of each checkout (median); "
+                    "default: %(default)s")
     ap.add_argument("--serving", action="store_true", help="run each size twice, KV "
                     "memory + s2 + patience off and on, and print the CPU-time ratio")
+    ap.add_argument("--scenario", metavar="FILE", help="run this scenario file (its "
+                    "duration replaced by each size) instead of the default workload")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--n-streams", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--repo", default=str(REPO), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
         print(json.dumps(one(args.one, args.rate, args.policy, args.n_streams,
-                             Path(args.repo), args.serving)))
+                             Path(args.repo), args.serving, args.scenario)))
         return
     if args.serving:
         _serving(args)
@@ -132,12 +159,33 @@ def main() -> None:
     if args.streams:
         _streams_table(sizes, args)
         return
+    if args.baseline_repo:
+        _baseline_table(sizes, args)
+        return
     print(f"{'arrivals':>10} {'wall s':>8} {'cpu s':>8} {'queries/CPU-s':>14} "
           f"{'peak RSS MB':>12}")
     for size in sizes:
         r = _sub(size, args)
         print(f"{r['arrivals']:>10,} {r['wall_s']:>8.2f} {r['cpu_s']:>8.2f} "
               f"{r['arrivals'] / r['cpu_s']:>14,.0f} {r['peak_rss_mb']:>12.0f}", flush=True)
+
+
+def _baseline_table(sizes: list[int], args: argparse.Namespace) -> None:
+    """Queries per CPU-second of ``--baseline-repo`` and of this checkout, alternating
+    (``--repeats`` runs each, median CPU time), and their ratio."""
+    base_repo = Path(args.baseline_repo).resolve()
+    print(f"{'arrivals':>10} {'base q/CPU-s':>13} {'this q/CPU-s':>13} {'speed-up':>9} "
+          f"{'base RSS MB':>12} {'this RSS MB':>12}   (base = {base_repo})")
+    for size in sizes:
+        runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
+        for _ in range(args.repeats):
+            runs["base"].append(_sub(size, args, 0, base_repo))
+            runs["this"].append(_sub(size, args))
+        cpu = {k: sorted(r["cpu_s"] for r in v)[len(v) // 2] for k, v in runs.items()}
+        rss = {k: max(r["peak_rss_mb"] for r in v) for k, v in runs.items()}
+        print(f"{size:>10,} {size / cpu['base']:>13,.0f} {size / cpu['this']:>13,.0f} "
+              f"{cpu['base'] / cpu['this']:>8.2f}x {rss['base']:>12.0f} {rss['this']:>12.0f}",
+              flush=True)
 
 
 def _serving(args: argparse.Namespace) -> None:

@@ -35,12 +35,10 @@ import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simulator.des.gpu import FluidGpu  # noqa: E402
-
 from simulator.des.engine import TICK, At, Engine  # noqa: E402
 from simulator.des.records import MemorySink, Occupancy, Spool  # noqa: E402
 from simulator.des.runner import run  # noqa: E402
-from simulator.scenario.models import GpuSpec  # noqa: E402
+from simulator.serving import FluidGpu, GpuSpec  # noqa: E402
 from tests.des_helpers import scenario  # noqa: E402
 from tests.test_des_theory import S1, _mean_service, _pool  # noqa: E402
 
@@ -69,16 +67,23 @@ def clearsim_gpu(work: Workload) -> float:
     total = [0.0]
     occupancy = Occupancy(math.inf, Spool("gpu", MemorySink()))
 
-    def leave(q: int, t: float) -> None:
-        total[0] += t - arrival[q]
+    class Outcomes:  # the ledger's protocol (simulator.serving.clock.Outcomes)
+        def left(self, q: int, t: float) -> None:
+            total[0] += t - arrival[q]
+
+        def started(self, q: int, t: float) -> None: ...
+        def expired(self, q: int, t_end: float, t_now: float) -> None: ...
+        def timed_out(self, q: int, t: float, used: int) -> None: ...
+        def preempted(self, q: int) -> None: ...
+        def first_token(self, q: int, t: float) -> None: ...
 
     gpu = FluidGpu(env, GpuSpec(max_seqs=None, s0=0.0, s1=S1, p0=0.0, p1=0.0), occupancy,
-                   lambda q, t: None, leave, lambda q, t, now: None)
+                   Outcomes())
 
     def feed() -> simpy.events.ProcessGenerator:
         for i, (t, g) in enumerate(zip(arrival, tokens, strict=True)):
             yield At(env, t, TICK)
-            gpu.admit(t, [(i, g, 0.0, t)])
+            gpu.admit(t, [(i, g, 0.0, t, 0, g, math.inf)])
 
     env.process(feed())
     env.run()

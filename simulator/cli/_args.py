@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from simulator.checks import finite_problem, number
 from simulator.errors import UserError
-from simulator.scenario.yamlread import YamlRefused, load_yaml
 
 
 def float_list(text: str) -> list[float]:
@@ -18,6 +16,8 @@ def float_list(text: str) -> list[float]:
 def number_list(text: str, lo: float | None = None) -> list[float]:
     """argparse type: comma-separated finite numbers (>= ``lo`` when given), at most
     :data:`simulator.checks.MAX_MAGNITUDE` in size."""
+    from simulator.checks import number
+
     items = [v.strip() for v in text.split(",") if v.strip()]
     if not items:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
@@ -29,6 +29,8 @@ def number_list(text: str, lo: float | None = None) -> list[float]:
 
 def finite(text: str) -> float:
     """argparse type: one finite number, at most 1e9 in size."""
+    from simulator.checks import number
+
     try:
         return number(text, "")
     except UserError as exc:
@@ -37,6 +39,8 @@ def finite(text: str) -> float:
 
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0 (at most 1e9)."""
+    from simulator.checks import number
+
     try:
         return number(text, "", lo=0.0, lo_open=True)
     except UserError as exc:
@@ -101,6 +105,9 @@ def policy_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
 def _yaml_value(text: str, where: str) -> Any:
     """``text`` read as a YAML value (strictly), or a one-line error naming ``where``."""
     import yaml
+
+    from simulator.checks import finite_problem
+    from simulator.scenario.yamlread import YamlRefused, load_yaml
 
     try:
         value = load_yaml(text)
@@ -255,12 +262,12 @@ def add_batch_options(p: argparse.ArgumentParser, budgets: str, policies: str) -
                    "weights 'w1,w2,w3,w4'; default: %(default)s")
     p.add_argument("--n", type=positive_int, default=500,
                    help="queries in each batch; default: %(default)s")
-    p.add_argument("--budgets", type=float_list, default=float_list(budgets),
+    p.add_argument("--budgets", type=float_list, default=budgets,
                    help=f"mean budgets per query in tokens, comma-separated; default: {budgets}")
-    from simulator.policies import POLICIES
+    from simulator.cli.names import POLICY_NAMES
 
     p.add_argument("--policies", type=name_list, default=name_list(policies),
-                   help=f"comma-separated policies, from: {', '.join(sorted(POLICIES))}; "
+                   help=f"comma-separated policies, from: {', '.join(POLICY_NAMES)}; "
                    f"default: {policies}")
     p.add_argument("--param", action="append", metavar="POLICY.PARAM=VALUE",
                    help="policy parameter, repeatable (e.g. clear.kappa=2)")

@@ -52,7 +52,7 @@ def outputs_list(text: str) -> tuple[str, ...]:
 
 def register(sub: Any) -> None:
     """Add the ``compare`` subcommand."""
-    from simulator.policies import POLICIES
+    from simulator.cli.names import POLICY_NAMES
 
     p = sub.add_parser(
         "compare", help="run several policies on one scenario over seeds; report, JSON, CSV",
@@ -64,7 +64,7 @@ def register(sub: Any) -> None:
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", metavar="SCENARIO.yaml", help="scenario file")
     p.add_argument("--policies", type=name_list, default=name_list(DEFAULT_POLICIES),
-                   help=f"comma-separated policies, from: {', '.join(sorted(POLICIES))}; "
+                   help=f"comma-separated policies, from: {', '.join(POLICY_NAMES)}; "
                    f"default: {DEFAULT_POLICIES}")
     p.add_argument("--seeds", type=positive_int, default=5,
                    help="replications: the scenario's seed and the next N-1; "

@@ -36,11 +36,10 @@ def register(sub: Any) -> None:
         "1,1,0,2 --param clear.kappa=2'",
     )
     add_batch_options(p, "64,128,256,512,1024,2048", DEFAULT_POLICIES)
-    import predictors  # noqa: F401  (registers the built-ins)
-    from predictors.base import PREDICTORS
+    from simulator.cli.names import PREDICTOR_NAMES
 
     p.add_argument("--predictor", default="noisy-oracle",
-                   help=f"threshold predictor kind, one of: {', '.join(sorted(PREDICTORS))}; "
+                   help=f"threshold predictor kind, one of: {', '.join(PREDICTOR_NAMES)}; "
                    "default: %(default)s")
     p.add_argument("--noise", type=finite, default=0.3,
                    help="sigma of the noisy-oracle log-normal noise; default: %(default)s")

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from simulator.errors import UserError
-from simulator.serving.presets import GPUS, MODELS, PRESETS, preset_fields
 
 UNITS = {"max_seqs": "sequences", "max_batched_tokens": "tokens per step",
          "block_size": "tokens", "kv_tokens": "tokens of KV cache", "s0": "s per step",
@@ -40,6 +39,8 @@ def register(sub: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from simulator.serving.presets import GPUS, MODELS, PRESETS
+
     for name, (g, m) in PRESETS.items():
         gpu, model = GPUS[g], MODELS[m]
         print(f"{name:24} {gpu.memory_gib:g} GiB, {gpu.bandwidth_tbs:g} TB/s; "
@@ -48,6 +49,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from simulator.serving.presets import GPUS, MODELS, PRESETS, preset_fields
+
     try:
         fields = preset_fields(args.preset)
     except ValueError as exc:

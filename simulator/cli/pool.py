@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from simulator.cli._args import name, output_file, positive_int, seed
-from simulator.pools.stats import BUDGETS
+from simulator.cli.names import POOL_BUDGETS
 
 #: the readers of simulator.pools.importer.FORMATS (spelt here so --help loads no polars;
 #: tests/test_pool_formats_cli.py checks they agree)
@@ -115,7 +115,7 @@ def register(sub: Any) -> None:
         help="summarise a pool: counts, accuracy, lengths, accuracy-at-budget",
         description="Print per-benchmark counts, expected accuracy at the collection cap, "
         "solvable fraction, rollout length quantiles and the accuracy-at-budget curve "
-        f"(mean A_i(t) for t = {', '.join(str(b) for b in BUDGETS)} tokens).",
+        f"(mean A_i(t) for t = {', '.join(str(b) for b in POOL_BUDGETS)} tokens).",
         epilog="examples:\n  clearsim pool inspect\n  clearsim pool inspect my.parquet "
         "--json",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -12,32 +12,29 @@ import argparse
 import json
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import polars as pl
-
-from simulator.allocation.fit import (
-    READINGS,
-    FitResult,
-    cap_grid,
-    curve_data,
-    fit_accuracy,
-    fit_group,
-)
-from simulator.allocation.forms import FORMS
-from simulator.atomic import atomic_write_parquet
 from simulator.cli._args import output_file, seed
+from simulator.cli.names import FORM_NAMES as FORMS
+from simulator.cli.names import TIER_NAMES
 from simulator.errors import UserError
-from simulator.pools.pool import Pool
-from simulator.pools.source import resolve_pool
-from simulator.traffic.streams import TIER_NAMES, tiers
 
-__all__ = ["CURVE_SCHEMA", "fit_pool", "register"]
+if TYPE_CHECKING:  # the work imports numpy, polars and scipy inside (a fast --help)
+    import numpy as np
+    import polars as pl
 
-CURVE_SCHEMA: dict[str, pl.DataType] = {
-    "fit_group": pl.String(), "form": pl.String(), "reading": pl.String(),
-    "cap": pl.Float64(), "accuracy": pl.Float64()}
+    from simulator.allocation.fit import FitResult
+    from simulator.pools.pool import Pool
+
+__all__ = ["curve_schema", "fit_pool", "register"]
+
+
+def curve_schema() -> dict[str, pl.DataType]:
+    """The curves frame's polars schema (built on call: polars loads with the work)."""
+    import polars as pl
+
+    return {"fit_group": pl.String(), "form": pl.String(), "reading": pl.String(),
+            "cap": pl.Float64(), "accuracy": pl.Float64()}
 
 
 def register(cmds: Any) -> None:
@@ -86,6 +83,10 @@ def _forms(text: str) -> list[str]:
 
 def _groups(pool: Pool) -> list[tuple[str, str, np.ndarray]]:
     """(kind, name, mask) for each benchmark, each tier and the whole pool."""
+    import numpy as np
+
+    from simulator.traffic.streams import tiers
+
     out = [("benchmark", b, pool.benchmarks == b) for b in sorted(set(pool.benchmarks))]
     tier = tiers(pool)
     out += [("tier", name, tier == k) for k, name in enumerate(TIER_NAMES) if (tier == k).any()]
@@ -93,6 +94,8 @@ def _groups(pool: Pool) -> list[tuple[str, str, np.ndarray]]:
 
 
 def _grid(pool: Pool, mask: np.ndarray, max_cap: float | None) -> np.ndarray:
+    from simulator.allocation.fit import cap_grid
+
     top = float(pool.max_tokens[mask].min()) - 1.0
     return cap_grid(top if max_cap is None else min(max_cap, top))
 
@@ -109,6 +112,10 @@ def _row(r: FitResult) -> dict[str, Any]:
 
 def _per_query(pool: Pool, forms: list[str], limit: int, max_cap: float | None
                ) -> dict[str, Any]:
+    import numpy as np
+
+    from simulator.allocation.fit import curve_data, fit_accuracy
+
     good = pool.correct & pool.valid & (pool.lengths < pool.max_tokens[:, None])
     pick = np.flatnonzero((pool.n_rollouts > 1) & good.any(axis=1))
     if limit <= 0 or pick.size == 0:
@@ -129,7 +136,11 @@ def _per_query(pool: Pool, forms: list[str], limit: int, max_cap: float | None
 
 def fit_pool(pool: Pool, forms: list[str], max_cap: float | None = None, per_query: int = 100
              ) -> tuple[dict[str, Any], pl.DataFrame]:
-    """The fits of every group (JSON-ready) and the curves frame (:data:`CURVE_SCHEMA`)."""
+    """The fits of every group (JSON-ready) and the curves frame (:func:`curve_schema`)."""
+    import polars as pl
+
+    from simulator.allocation.fit import READINGS, curve_data, fit_group
+
     groups, curves = [], []
     for kind, name, mask in _groups(pool):
         data = curve_data(pool.lengths[mask], pool.correct[mask], pool.valid[mask],
@@ -145,7 +156,7 @@ def fit_pool(pool: Pool, forms: list[str], max_cap: float | None = None, per_que
                    for c, a in zip(data.grid, r.curve, strict=True)]
     info = {"queries": len(pool), "groups": groups,
             "per_query": _per_query(pool, forms, per_query, max_cap)}
-    return info, pl.DataFrame(curves, schema=CURVE_SCHEMA, orient="row")
+    return info, pl.DataFrame(curves, schema=curve_schema(), orient="row")
 
 
 def format_fits(name: str, info: dict[str, Any]) -> str:
@@ -179,6 +190,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--per-query must be >= 0, got {args.per_query}")
     if args.out:
         output_file(args.out, "--out", "fit.parquet")
+    from simulator.atomic import atomic_write_parquet
+    from simulator.pools.source import resolve_pool
+
     pool = resolve_pool(args.pool, seed=args.seed)
     info, curves = fit_pool(pool, forms, args.max_cap, args.per_query)
     if args.out:

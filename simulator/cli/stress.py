@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +20,7 @@ from simulator.cli._args import (
     positive_int,
     stream,
 )
+from simulator.cli.names import NOISE_KIND_NAMES
 from simulator.errors import UserError
 
 if TYPE_CHECKING:
@@ -34,21 +33,6 @@ DEFAULT_SIGMAS = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0"
 def signed_list(text: str) -> list[float]:
     """argparse type: comma-separated finite numbers, negatives allowed (bias levels)."""
     return number_list(text)
-
-
-class _NoiseKinds:
-    """The ``--noise-kind`` choices, read from :data:`simulator.experiments.stress.NOISE_KINDS`
-    only when argparse checks a value or formats the command's help, so that starting
-    the CLI imports no experiment code (polars, scipy.stats)."""
-
-    def _kinds(self) -> list[str]:
-        return list(importlib.import_module("simulator.experiments.stress").NOISE_KINDS)
-
-    def __contains__(self, value: object) -> bool:
-        return value in self._kinds()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._kinds())
 
 
 def register(sub: Any) -> None:
@@ -65,10 +49,10 @@ def register(sub: Any) -> None:
         "clear-calibrated,clear --out out/stress'",
     )
     add_batch_options(p, "256", DEFAULT_POLICIES)
-    p.add_argument("--sigmas", type=signed_list, default=signed_list(DEFAULT_SIGMAS),
+    p.add_argument("--sigmas", type=signed_list, default=DEFAULT_SIGMAS,
                    help="noise levels, comma-separated (meaning per --noise-kind: sigma, "
                    "signed log-bias, swapped fraction, mean sigma); default: 0,0.1,...,1.0")
-    p.add_argument("--noise-kind", default="lognormal", choices=_NoiseKinds(),
+    p.add_argument("--noise-kind", default="lognormal", choices=NOISE_KIND_NAMES,
                    metavar="KIND", help="noise model: %(choices)s; default: %(default)s")
     p.add_argument("--predictor-param", action="append", metavar="NAME=VALUE",
                    help="extra predictor setting, repeatable (e.g. sigma=0.3 with "

@@ -31,6 +31,7 @@ the policy is bypassed and every query gets its L_max, so every rollout replays 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
@@ -55,8 +56,27 @@ REFRESH = 64     #: new predictions before that sample is renewed (fewer while i
                  #: small), so a policy can reuse a prior fitted to it in between
 
 
+SMALL = 16  #: up to this many queries per tick, the scalar steps run on Python lists
+
+
 def integer_caps(caps: np.ndarray, limit: np.ndarray, free: float) -> np.ndarray:
-    """Whole-token caps: floor, clip to ``limit`` (L_max), and keep the sum <= ``free``."""
+    """Whole-token caps: floor, clip to ``limit`` (L_max), and keep the sum <= ``free``.
+
+    Up to :data:`SMALL` finite caps with integer limits it runs on Python ints (the same
+    values: floor, min and the sum are exact; ``tests/test_des_small_tick.py``).
+    """
+    if caps.size <= SMALL and limit.dtype.kind in "iu":
+        c = caps.tolist()
+        if all(map(math.isfinite, c)):
+            small = [min(math.floor(x) if x > 0.0 else 0, m)
+                     for x, m in zip(c, limit.tolist(), strict=True)]
+            over = sum(small) - math.floor(free)
+            while over > 0:
+                k = small.index(max(small))  # the first largest, as argmax
+                take = min(over, small[k])
+                small[k] -= take
+                over -= take
+            return np.array(small, dtype=np.int64)
     out = np.minimum(np.floor(np.maximum(caps, 0.0)), limit).astype(np.int64)
     over = int(out.sum()) - int(np.floor(free))
     while over > 0:  # only float rounding of a policy that spends exactly B gets here
@@ -105,7 +125,7 @@ class Allocator:
         self._late_check = patience is not None or deadline is not None
         self.lam: float | None = None
         self.n_ticks = 0
-        self._recent = np.empty(0)
+        self._recent: deque[float] = deque(maxlen=REFERENCE)
         self._sample = np.empty(0)
         self._fresh = 0
 
@@ -125,7 +145,8 @@ class Allocator:
         """One tick at time ``t`` (s)."""
         k = self.n_ticks
         self.n_ticks += 1
-        self.env.log(f"tick {k}")
+        if self.env.trace is not None:  # (no string built untraced)
+            self.env.log(f"tick {k}")
         parts = self.source.take(t)
         bank = self.bank
         bank.accrue(t)
@@ -147,8 +168,11 @@ class Allocator:
         view = self.view
         limit = view.max_tokens[idx]
         arrival = cat(lambda p: p[0].time[p[1]:p[2]])
-        give_up, late = self._late(cat(lambda p: np.arange(p[0].q0 + p[1], p[0].q0 + p[2])),
-                                   arrival, t)
+        give_up: np.ndarray | None = None  # None: no patience or deadline (all inf)
+        late: np.ndarray | None = None
+        if self._late_check:
+            give_up, late = self._late(
+                cat(lambda p: np.arange(p[0].q0 + p[1], p[0].q0 + p[2])), arrival, t)
         if late is not None and late.all():
             caps = np.zeros(idx.size, dtype=np.int64)
         elif self.policy is None:
@@ -171,6 +195,9 @@ class Allocator:
                                       budget)
         if late is not None and self.policy is None:
             caps[late] = 0
+        if late is None and len(parts) == 1 and idx.size <= SMALL and self.env.trace is None:
+            self._finish_small(k, t, parts[0], idx, caps, holdings, free, budget)
+            return
         rollout = cat(lambda p: p[0].rollout[p[1]:p[2]])
         generated, correct = replay(view.pool, idx, rollout, caps)
         admit = caps >= 1
@@ -183,10 +210,11 @@ class Allocator:
         for block, lo, hi in parts:
             sl = slice(off, off + hi - lo)
             off += hi - lo
-            self._record(block, lo, hi, k, caps[sl], generated[sl], correct[sl])
-            rows = np.arange(lo, hi)
             ok = admit[sl]
+            self._record(block, lo, hi, k, caps[sl], generated[sl], correct[sl], ok)
+            rows = np.arange(lo, hi)
             if late is not None:
+                assert give_up is not None
                 self._settle_late(block, rows, late[sl], arrival[sl], give_up[sl])
             if not ok.all():
                 lost = ~ok if late is None else ~ok & ~late[sl]
@@ -196,14 +224,57 @@ class Allocator:
                 for r, a, g in zip(rows.tolist(), ok.tolist(), gone.tolist(), strict=True):
                     if not g:
                         self.env.log(f"{'admit' if a else 'abandon'} q{block.q0 + r}")
-            entries.extend(zip((block.q0 + rows[ok]).tolist(), generated[sl][ok].tolist(),
+            qs = (block.q0 + rows[ok]).tolist()
+            entries.extend(zip(qs, generated[sl][ok].tolist(),
                                prefill[sl][ok].tolist(), block.time[lo:hi][ok].tolist(),
                                prompt[sl][ok].tolist(), caps[sl][ok].tolist(),
-                               give_up[sl][ok].tolist(), strict=True))
+                               [math.inf] * len(qs) if give_up is None
+                               else give_up[sl][ok].tolist(), strict=True))
         n_adm = len(entries)
         if entries:
             self.gpu.admit(t, entries)
         self._log(k, t, idx.size, holdings, free, budget, self.lam, n_adm, idx.size - n_adm,
+                  committed)
+
+    def _finish_small(self, k: int, t: float, part: tuple[Block, int, int], idx: np.ndarray,
+                      caps: np.ndarray, holdings: float, free: float, budget: float) -> None:
+        """The rest of :meth:`decide` (replay, bank, records, GPU) for a few queries of
+        one block without patience, deadline or trace, on Python lists: the same
+        integers, booleans and float operations as the array form."""
+        block, lo, hi = part
+        view = self.view
+        lengths, graded = view.pool.lengths, view.pool.correct
+        c = caps.tolist()
+        gen: list[int] = []
+        cor: list[bool] = []
+        for i, r, cap in zip(idx.tolist(), block.rollout[lo:hi].tolist(), c, strict=True):
+            if cap >= 1:
+                length = int(lengths[i, r])
+                gen.append(min(length, cap))
+                cor.append(bool(graded[i, r]) and length <= cap)
+            else:
+                gen.append(0)
+                cor.append(False)
+        committed = sum(x for x in c if x >= 1)
+        self.bank.commit(committed)
+        block.tick[lo:hi] = k
+        block.cap[lo:hi] = [x if x >= 1 else 0 for x in c]
+        block.generated[lo:hi] = gen
+        block.correct[lo:hi] = cor
+        lost = [lo + j for j, x in enumerate(c) if x < 1]
+        if lost:
+            self.ledger.abandoned(block, np.array(lost, dtype=np.int64), t)
+        prompt = (view.prompt_tokens[idx] if block.prompt is None
+                  else block.prompt[lo:hi]).tolist()
+        arrival = block.time[lo:hi].tolist()
+        p0, p1, q0 = self.p0, self.p1, block.q0 + lo
+        entries: list[Entry] = [
+            (q0 + j, gen[j], p0 + p1 * float(prompt[j]), arrival[j], prompt[j], x, math.inf)
+            for j, x in enumerate(c) if x >= 1]
+        if entries:
+            self.gpu.admit(t, entries)
+        n = len(c)
+        self._log(k, t, n, holdings, free, budget, self.lam, len(entries), n - len(entries),
                   committed)
 
     def _decide_one(self, k: int, t: float, block: Block, j: int, free: float,
@@ -241,7 +312,8 @@ class Allocator:
         block.tick[j] = k
         if cap < 1:
             self.ledger.abandoned(block, np.array([j]), t)
-            self.env.log(f"abandon q{q}")
+            if self.env.trace is not None:
+                self.env.log(f"abandon q{q}")
             self._log(k, t, 1, holdings, free, budget, self.lam, 0, 1, 0)
             return
         generated, correct = replay_one(view.pool, i, int(block.rollout[j]), cap)
@@ -249,7 +321,8 @@ class Allocator:
         block.generated[j] = generated
         block.correct[j] = correct
         self.bank.commit(cap)
-        self.env.log(f"admit q{q}")
+        if self.env.trace is not None:
+            self.env.log(f"admit q{q}")
         prompt = view.prompt_tokens[i] if block.prompt is None else block.prompt[j]
         self.gpu.admit(t, [(q, generated, self.p0 + self.p1 * float(prompt),
                             float(block.time[j]), int(prompt), cap, give_up)])
@@ -288,19 +361,20 @@ class Allocator:
         REFRESH new ones have arrived (a quarter of its size while it is smaller), so it
         includes this tick's predictions when it was renewed now.
         """
-        self._recent = np.concatenate([self._recent, current])[-REFERENCE:]
+        self._recent.extend(current[-REFERENCE:].tolist())  # (keeps the last REFERENCE)
         self._fresh += current.size
         if self._fresh >= min(REFRESH, max(1, self._sample.size // 4)):
-            self._sample, self._fresh = self._recent, 0
+            self._sample, self._fresh = np.array(self._recent, dtype=np.float64), 0
         return self._sample
 
     @staticmethod
     def _record(block: Block, lo: int, hi: int, k: int, caps: np.ndarray,
-                generated: np.ndarray, correct: np.ndarray) -> None:
+                generated: np.ndarray, correct: np.ndarray, ok: np.ndarray) -> None:
+        """Row results of a tick; ``ok`` = caps >= 1 (admitted)."""
         block.tick[lo:hi] = k
-        block.cap[lo:hi] = np.where(caps >= 1, caps, 0)
-        block.generated[lo:hi] = np.where(caps >= 1, generated, 0)
-        block.correct[lo:hi] = correct & (caps >= 1)
+        block.cap[lo:hi] = np.where(ok, caps, 0)
+        block.generated[lo:hi] = np.where(ok, generated, 0)
+        block.correct[lo:hi] = correct & ok
 
     def _log(self, k: int, t: float, pending: int, holdings: float, free: float,
              budget: float | None, lam: float | None, admitted: int, abandoned: int,
@@ -319,9 +393,11 @@ def _prompts(part: tuple[Block, int, int]) -> np.ndarray:
 
 def _known(a: np.ndarray) -> np.ndarray | None:
     """``a`` unless it is all NaN (the predictor gave no such estimate)."""
+    if a.size <= SMALL:
+        return None if all(map(math.isnan, a.tolist())) else a
     return None if np.isnan(a).all() else a
 
 
 def _sd(block: Block) -> float | None:
     """The predictor's ``threshold_sd`` recorded on ``block``, or None."""
-    return None if np.isnan(block.threshold_sd) else float(block.threshold_sd)
+    return None if math.isnan(block.threshold_sd) else float(block.threshold_sd)

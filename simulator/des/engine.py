@@ -19,7 +19,7 @@ from collections.abc import Callable
 from heapq import heappush
 
 import simpy
-from simpy.events import Event, EventPriority
+from simpy.events import Event
 
 __all__ = ["GPU", "TICK", "At", "Engine"]
 
@@ -60,13 +60,14 @@ class At(Event):
     """
 
     def __init__(self, env: Engine, time: float, priority: int) -> None:
-        if time < env.now:
+        if time < env._now:
             raise ValueError(f'"time" must be >= now ({time} < {env.now})')
         self.env = env
         self.callbacks = []
         self._value = None
         self._ok = True
-        heappush(env._queue, (time, EventPriority(priority), next(env._eid), self))
+        # (EventPriority is a typing.NewType of int: the int itself orders the queue)
+        heappush(env._queue, (time, priority, next(env._eid), self))  # type: ignore[misc]
 
     def cancel(self) -> None:
         """Drop the callbacks: when its time comes the event runs nothing."""

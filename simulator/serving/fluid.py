@@ -232,6 +232,8 @@ class FluidGpu:
 
     def _fill(self, t: float) -> None:
         queue, resume = self.queue, self._resume
+        if not queue and not resume:  # nothing waits (the common case at low load)
+            return
         mem = self.mem
         while self.active < self.slots:
             if resume:
@@ -482,20 +484,23 @@ class FluidGpu:
             self._ready(chunk, t)
             if self._trace:
                 self.clock.log(f"decode q{chunk.q}")
-        self._join_due(t)
+        if self._joins:
+            self._join_due(t)
         give = self._give
         while give and give[0][0] <= t:
             _, _, s = heappop(give)
             if s.state != GONE:
                 self._give_up(s, t)
         self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
-        self._fill(t)
+        if self.queue or self._resume:
+            self._fill(t)
         self._spill = False
         if self._odm and self.n_dec and self._boundary() <= self.v + 1e-9 * max(1.0, self.v):
             # the next step's tokens must fit: the newest sequences give way
             while self._mem and self.held + self.n_dec > self.mem.capacity + 0.5:
                 self._preempt()
-        self._expire_due(t)
+        if self.queue:
+            self._expire_due(t)
         self._schedule()
 
     def _join_due(self, t: float) -> None:

@@ -1,0 +1,104 @@
+"""The allocator tick's small-N steps on Python lists give numpy's results exactly."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import pytest
+
+from simulator.des.allocator import SMALL, Allocator, _known, integer_caps
+
+
+def _integer_caps_numpy(caps: np.ndarray, limit: np.ndarray, free: float) -> np.ndarray:
+    """The array form (what runs above SMALL queries), written out as the reference."""
+    out = np.minimum(np.floor(np.maximum(caps, 0.0)), limit).astype(np.int64)
+    over = int(out.sum()) - int(np.floor(free))
+    while over > 0:
+        k = int(np.argmax(out))
+        take = min(over, int(out[k]))
+        out[k] -= take
+        over -= take
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_small_integer_caps_equal_numpy(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, SMALL + 1))
+    caps = rng.choice([rng.uniform(-5, 3000), 0.0, -0.0, 0.999, 1.0, 2048.0], size=n)
+    caps = np.where(rng.random(n) < 0.5, rng.uniform(-10, 3000, n), caps)
+    limit = rng.integers(1, 4096, n).astype(np.int64)
+    free = float(rng.choice([caps.sum(), caps.sum() - rng.uniform(0, 50), 1e9, 0.5]))
+    got = integer_caps(caps, limit, free)
+    want = _integer_caps_numpy(caps, limit, free)
+    assert got.dtype == want.dtype == np.int64
+    assert got.tolist() == want.tolist()
+    assert int(got.sum()) <= max(math.floor(free), 0) or int(got.sum()) == 0
+
+
+def test_small_integer_caps_ties_and_non_finite() -> None:
+    """Over-spend is taken from the first largest cap (as argmax); NaN/inf use numpy."""
+    caps, limit = np.array([5.0, 7.0, 7.0]), np.array([10, 10, 10])
+    assert integer_caps(caps, limit, 15.0).tolist() == [5, 3, 7]
+    assert integer_caps(np.array([np.inf, 3.0]), limit[:2], 20.0).tolist() == \
+        _integer_caps_numpy(np.array([np.inf, 3.0]), limit[:2], 20.0).tolist()
+
+
+def test_known_small_and_large() -> None:
+    for n in (0, 3, SMALL, SMALL + 1, 100):
+        nan = np.full(n, np.nan)
+        assert _known(nan) is None
+        some = nan.copy()
+        if n:
+            some[-1] = 1.0
+            assert _known(some) is some
+
+
+def test_reference_sample_keeps_the_last_predictions() -> None:
+    """``prior_thresholds``: the last REFERENCE predictions as of each renewal."""
+    from simulator.des.allocator import REFERENCE
+
+    alloc = Allocator.__new__(Allocator)
+    alloc._recent = deque(maxlen=REFERENCE)
+    alloc._sample, alloc._fresh = np.empty(0), 0
+    seen: list[float] = []
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        cur = rng.uniform(1, 100, int(rng.integers(1, 9)))
+        seen += cur.tolist()
+        before = alloc._sample
+        out = alloc._reference(cur)
+        if out is not before:   # renewed now: exactly the last REFERENCE seen
+            assert out.tolist() == seen[-REFERENCE:]
+            assert out.dtype == np.float64
+
+
+@pytest.mark.parametrize("policy", ["clear", "uniform", "oracle"])
+def test_small_tick_run_equals_the_array_form(policy: str, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    """A whole run with the list path (up to SMALL queries a tick) and with it switched
+    off (SMALL = 0: every tick through the arrays) gives identical frames."""
+    from simulator.des import allocator
+    from simulator.des.runner import run
+    from simulator.pools.source import resolve_pool
+    from tests.des_helpers import scenario
+
+    sc = scenario(pool="default", stream="balanced",
+                  arrivals={"kind": "poisson", "rate": 4.0}, n_queries=600, seed=5,
+                  allocator={"policy": policy, "period": 1.0, "budget_rate": 800.0,
+                             "window": 10.0},
+                  gpu={"max_seqs": 64, "s0": 0.012, "s1": 0.0002, "p0": 0.01,
+                       "p1": 0.00005},
+                  predictor={"kind": "noisy-oracle", "params": {"sigma": 0.3}})
+    pool = resolve_pool("default")
+    small = run(sc, pool=pool)
+    monkeypatch.setattr(allocator, "SMALL", 0)
+    arrays = run(sc, pool=pool)
+    assert small.queries.equals(arrays.queries)
+    assert small.ticks.equals(arrays.ticks)
+    assert small.gpu.equals(arrays.gpu)
+    if policy == "clear":   # a scarce budget: both branches (abandon, admit) ran
+        assert (small.queries["outcome"] == "abandoned").any()
+    assert (small.queries["cap"] > 0).any()
