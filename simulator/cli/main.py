@@ -104,8 +104,14 @@ def build_parser() -> Parser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen command; returns the exit code."""
+def main(argv: Sequence[str] | None = None, *, exiting: bool = False) -> int:
+    """Parse ``argv`` and run the chosen command; returns the exit code.
+
+    ``exiting`` (the ``clearsim`` process itself): once the command has returned, its
+    outputs are complete, so a SIGTERM during interpreter shutdown is ignored instead of
+    killing the process by the default action (which would report a signal death for a
+    finished command). In-process callers get their previous handler back.
+    """
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # name the subcommand whose --help lists what it takes
@@ -132,8 +138,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     finally:
         if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN if exiting else previous)
+
+
+def entry() -> None:
+    """The ``clearsim`` console script."""
+    raise SystemExit(main(exiting=True))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()
