@@ -14,10 +14,13 @@ They differ in how lambda moves:
       ln lambda <- ln lambda + step * (spend - rho * dt) / m_hat
 
   where ``spend`` is the tokens taken from the bank since the last decision (caps
-  committed minus unused tokens refunded), ``rho * dt`` the budget accrued meanwhile
+  committed minus unused tokens refunded) plus the tokens the best responses asked for
+  that the bank could not pay (else a drained bank pins the spend at the accrual and the
+  price never rises), ``rho * dt`` the budget accrued meanwhile
   and ``m_hat`` the budget per query (rho / arrival rate), which makes the step
   dimensionless: overspending by one query's budget raises the price by a factor
-  exp(step). Default ``step`` 0.02, about 1/sqrt(T) for the T = 2,400 arrivals of a
+  exp(step). The imbalance of one decision is clipped to +-10 query budgets (the
+  bounded costs the regret bounds assume; a query can ask for far more than its share). Default ``step`` 0.02, about 1/sqrt(T) for the T = 2,400 arrivals of a
   bundled scenario (Balseiro et al.'s step is of order 1/sqrt(T)); docs/allocation.md
   has the figures at 0.01 to 0.1.
 * ``learned-price`` - re-solving on past arrivals (Agrawal, Wang & Ye 2014, "A dynamic
@@ -64,6 +67,8 @@ __all__ = ["ONLINE", "Context", "LearnedPrice", "OnlineState", "Pacing", "online
 SCHEDULES = ("geometric", "fixed")
 COMMON = ("utility", "spread", "min_spread", "use_solvability", "shrink")
 S_SHAPED = tuple(f for f in FORMS if f != "surge")
+MAX_GRADIENT = 10.0    #: |(spend - budget) / m_hat| per decision is clipped to this
+LOG_LAM_BOUND = 700.0  #: |ln lambda| is kept below this (exp stays finite)
 
 
 @dataclass(frozen=True)
@@ -103,16 +108,29 @@ def _envelope(inp: AllocationInput, t: np.ndarray, params: Mapping[str, Any], na
     return Envelope.of(get_form(utility), lognormal_to(utility, q, t, np.maximum(s, min_spread)))
 
 
-def _fund(env: Envelope, log_lam: float, budget: float) -> np.ndarray:
-    """Best responses at exp(log_lam), in order, each clipped to the budget left."""
+def _fund(env: Envelope, log_lam: float, budget: float) -> tuple[np.ndarray, float]:
+    """Best responses at exp(log_lam), in order, within the budget left.
+
+    A query whose best response does not fit gets what is left only if that still earns
+    more than it costs at the price (U(left) > lambda * left), else nothing: a cap cut
+    short of the threshold mostly buys a wrong answer.
+
+    Returns:
+        (caps, the tokens the best responses asked for beyond what was granted).
+    """
     caps, _ = env.caps(log_lam)
     out = np.zeros(caps.size)
-    left = budget
+    left, unmet = budget, 0.0
+    lam = math.exp(log_lam)
     for i, c in enumerate(caps.tolist()):
-        take = min(c, left) if math.isfinite(c) else left
-        out[i] = max(take, 0.0)
+        if c <= left:
+            out[i] = max(c, 0.0)
+        elif left > 0:
+            gain = float(env.form.curve(np.array([[left]]), env.theta[i:i + 1])[0, 0])
+            out[i] = left if gain > lam * left else 0.0
+        unmet += c - out[i]
         left -= out[i]
-    return out
+    return out, unmet
 
 
 def _price(inp: AllocationInput, sample: np.ndarray, per_query: float,
@@ -134,6 +152,7 @@ class OnlineState:
         self.params = params
         self.log_lam: float | None = None
         self.decisions = 0
+        self.unmet = 0.0   # tokens asked for at the price but not in the bank (tokens)
 
     def decide(self, inp: AllocationInput, ctx: Context) -> Allocation:
         """Caps for the queries arriving now (``inp.budget``: what may be spent)."""
@@ -141,7 +160,9 @@ class OnlineState:
         env = _envelope(inp, t, self.params, self.name)
         self.update(inp, t, ctx)
         assert self.log_lam is not None
-        caps = _fund(env, self.log_lam, b)
+        self.log_lam = min(max(self.log_lam, -LOG_LAM_BOUND), LOG_LAM_BOUND)
+        caps, unmet = _fund(env, self.log_lam, b)
+        self.unmet += unmet
         self.decisions += t.size
         return Allocation(caps, math.exp(self.log_lam))
 
@@ -163,11 +184,14 @@ class Pacing(OnlineState):
         self._gap = 0.0   # (spend - budget) at the last decision (tokens)
 
     def update(self, inp: AllocationInput, t: np.ndarray, ctx: Context) -> None:
-        gap = ctx.spent - ctx.accrued
+        # demand, not just what the bank could pay: a drained bank caps the spend at the
+        # accrual, and the price must still rise when the queries ask for more
+        gap = ctx.spent + self.unmet - ctx.accrued
         if self.log_lam is None:
             self.log_lam = _price(inp, t, max(ctx.per_query, 1e-9), self.params, self.name)
-        elif ctx.per_query > 0:
-            self.log_lam += self.step * (gap - self._gap) / ctx.per_query
+        elif ctx.per_query > 0:  # a bounded gradient (Balseiro et al. bound the costs)
+            g = (gap - self._gap) / ctx.per_query
+            self.log_lam += self.step * min(max(g, -MAX_GRADIENT), MAX_GRADIENT)
         self._gap = gap
 
 
