@@ -19,8 +19,9 @@ They differ in how lambda moves:
   price never rises), ``rho * dt`` the budget accrued meanwhile
   and ``m_hat`` the budget per query (rho / arrival rate), which makes the step
   dimensionless: overspending by one query's budget raises the price by a factor
-  exp(step). The imbalance of one decision is clipped to +-10 query budgets (the
-  bounded costs the regret bounds assume; a query can ask for far more than its share). Default ``step`` 0.02, about 1/sqrt(T) for the T = 2,400 arrivals of a
+  exp(step). The overspend of one decision is clipped to 10 query budgets (the
+  bounded costs the regret bounds assume; a query can ask for far more than its
+  share); the budget accrued over a long gap between arrivals is not clipped. Default ``step`` 0.02, about 1/sqrt(T) for the T = 2,400 arrivals of a
   bundled scenario (Balseiro et al.'s step is of order 1/sqrt(T)); docs/allocation.md
   has the figures at 0.01 to 0.1.
 * ``learned-price`` - re-solving on past arrivals (Agrawal, Wang & Ye 2014, "A dynamic
@@ -67,7 +68,7 @@ __all__ = ["ONLINE", "Context", "LearnedPrice", "OnlineState", "Pacing", "online
 SCHEDULES = ("geometric", "fixed")
 COMMON = ("utility", "spread", "min_spread", "use_solvability", "shrink")
 S_SHAPED = tuple(f for f in FORMS if f != "surge")
-MAX_GRADIENT = 10.0    #: |(spend - budget) / m_hat| per decision is clipped to this
+MAX_GRADIENT = 10.0    #: (spend - budget) / m_hat per decision is clipped above to this
 LOG_LAM_BOUND = 700.0  #: |ln lambda| is kept below this (exp stays finite)
 
 
@@ -191,7 +192,7 @@ class Pacing(OnlineState):
             self.log_lam = _price(inp, t, max(ctx.per_query, 1e-9), self.params, self.name)
         elif ctx.per_query > 0:  # a bounded gradient (Balseiro et al. bound the costs)
             g = (gap - self._gap) / ctx.per_query
-            self.log_lam += self.step * min(max(g, -MAX_GRADIENT), MAX_GRADIENT)
+            self.log_lam += self.step * min(g, MAX_GRADIENT)
         self._gap = gap
 
 
