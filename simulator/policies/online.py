@@ -153,7 +153,8 @@ class OnlineState:
         self.params = params
         self.log_lam: float | None = None
         self.decisions = 0
-        self.unmet = 0.0   # tokens asked for at the price but not in the bank (tokens)
+        self.unmet = 0.0   # tokens asked for at the price but not in the bank, since the
+                           # last price update (tokens)
 
     def decide(self, inp: AllocationInput, ctx: Context) -> Allocation:
         """Caps for the queries arriving now (``inp.budget``: what may be spent)."""
@@ -187,13 +188,15 @@ class Pacing(OnlineState):
     def update(self, inp: AllocationInput, t: np.ndarray, ctx: Context) -> None:
         # demand, not just what the bank could pay: a drained bank caps the spend at the
         # accrual, and the price must still rise when the queries ask for more
-        gap = ctx.spent + self.unmet - ctx.accrued
+        # (the unmet tokens since the last decision are added to this step only, so a
+        # huge request never swamps the running totals' precision)
+        gap = ctx.spent - ctx.accrued
         if self.log_lam is None:
             self.log_lam = _price(inp, t, max(ctx.per_query, 1e-9), self.params, self.name)
         elif ctx.per_query > 0:  # a bounded gradient (Balseiro et al. bound the costs)
-            g = (gap - self._gap) / ctx.per_query
+            g = (gap - self._gap + self.unmet) / ctx.per_query
             self.log_lam += self.step * min(g, MAX_GRADIENT)
-        self._gap = gap
+        self._gap, self.unmet = gap, 0.0
 
 
 class LearnedPrice(OnlineState):
