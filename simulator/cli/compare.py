@@ -28,6 +28,7 @@ examples:
   clearsim compare scenarios/balanced.yaml --policies uniform,clear --seeds 10 --out out/cmp
   clearsim compare scenarios/balanced.yaml --set allocator.budget_rate=400 --force
   clearsim compare scenarios/balanced.yaml --out out/cmp --resume   # after an interrupt
+  clearsim compare scenarios/burst.yaml --policies clear,pacing,learned-price,oracle,hindsight
 
 outputs (in --out DIR):
   <policy>/              the run of the scenario's own seed, per policy ('clearsim run')
@@ -64,7 +65,8 @@ def register(sub: Any) -> None:
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", metavar="SCENARIO.yaml", help="scenario file")
     p.add_argument("--policies", type=name_list, default=name_list(DEFAULT_POLICIES),
-                   help=f"comma-separated policies, from: {', '.join(POLICY_NAMES)}; "
+                   help=f"comma-separated policies, from: {', '.join(POLICY_NAMES)}, "
+                   "and hindsight (the offline optimum of each run, an upper bound); "
                    f"default: {DEFAULT_POLICIES}")
     p.add_argument("--seeds", type=positive_int, default=5,
                    help="replications: the scenario's seed and the next N-1; "
@@ -103,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
 
     policies = list(dict.fromkeys(args.policies))
     for name in policies:
-        get_policy(name)
+        if name != "hindsight":   # not a policy: solved offline on each seed's runs
+            get_policy(name)
     params = policy_params(args.param)
     unknown = sorted(set(params) - set(policies))
     if unknown:

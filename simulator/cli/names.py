@@ -11,7 +11,7 @@ __all__ = ["FORM_NAMES", "NOISE_KIND_NAMES", "POLICY_NAMES", "POOL_BUDGETS", "PR
 
 POLICY_NAMES: tuple[str, ...] = (
     "clear", "clear-calibrated", "clear-cutoff", "clear-heuristic", "clear-integral",
-    "oracle", "shadow-price", "tale", "uniform")
+    "learned-price", "oracle", "pacing", "shadow-price", "tale", "uniform")
 """``simulator.policies.POLICIES``, sorted."""
 
 PREDICTOR_NAMES: tuple[str, ...] = (

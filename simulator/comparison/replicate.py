@@ -10,7 +10,11 @@ folder per policy and seed, resumably, then ``comparison.json``/``.csv`` last:
 
 - ``DIR/<policy>/``: the scenario's own seed (the same folders as before replications);
 - ``DIR/seeds/<seed>/<policy>/``: every further seed;
-- ``DIR/compare-manifest.json``: the fingerprint ``--resume`` checks.
+- ``DIR/compare-manifest.json``: the fingerprint ``--resume`` checks;
+- ``DIR/hindsight/hindsight.json`` (and per seed): with ``hindsight`` among the
+  policies, the offline optimum solved on that seed's first run (a uniform run in
+  ``hindsight/uniform-run/`` when no other policy is compared);
+  :mod:`simulator.des.hindsight`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from simulator.comparison.describe import describe, scenario_facts
 from simulator.comparison.metrics import query_metrics
 from simulator.comparison.result import Comparison, build_comparison
 from simulator.comparison.resume import check_manifest, fingerprint, finished, write_manifest
+from simulator.des.hindsight import HINDSIGHT, hindsight_summary
 from simulator.errors import UserError
 from simulator.pools.pool import Pool
 from simulator.scenario.models import Scenario
@@ -100,6 +105,34 @@ def _with_queries(summary: Mapping[str, Any], queries: pl.DataFrame | pl.LazyFra
     return {**query_metrics(queries, slo), **summary}
 
 
+def _hindsight_to_dir(scenario: Scenario, run_dir: Path, dest: Path,
+                      paths: Mapping[tuple[str, int], str], real: Sequence[str], seed: int,
+                      pool: Pool) -> dict[str, Any]:
+    """Solve the hindsight bound on a finished run of this seed (a uniform run in
+    ``run_dir`` when no other policy is compared) and write its ``summary.json``."""
+    import json
+
+    from simulator.atomic import atomic_write_text
+    from simulator.des.runner import run_to_dir
+
+    if real:
+        src = dest / paths[(real[0], seed)]
+        base = json.loads((src / "summary.json").read_text(encoding="utf-8"))
+    else:
+        src = run_dir / "uniform-run"
+        base = run_to_dir(scenario, src, force=True, policy="uniform", params={},
+                          pool=pool).summary
+    queries = pl.read_parquet(src / "queries.parquet",
+                              columns=["pool_index", "rollout", "arrival_time"])
+    summary = hindsight_summary(scenario, queries, pool, base)
+    if (run_dir / "summary.json").is_file():   # a run of an older compare: replaced
+        (run_dir / "summary.json").unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # hindsight.json, not summary.json: the folder is no run (the report skips it)
+    atomic_write_text(json.dumps(summary, indent=2) + "\n", run_dir / "hindsight.json")
+    return summary
+
+
 def _finish(scenario: Scenario, policies: list[str], params: dict[str, dict[str, Any]],
             reference: str, seeds: list[int], pool: Pool,
             summaries: dict[str, list[dict[str, Any]]], digest: str,
@@ -143,10 +176,18 @@ def compare(scenario: Scenario, policies: Sequence[str] = DEFAULT_POLICIES, *,
     pool = _resolve_pool(scenario, pool)
     summaries: dict[str, list[dict[str, Any]]] = {p: [] for p in names}
     for seed in seed_list:
+        base = None
         for p in names:
+            if p == HINDSIGHT:
+                continue
             res = run(_seeded(scenario, seed), p, pp[p], pool=pool)
+            base = base or res
             summaries[p].append(_with_queries(res.summary, res.queries,
                                               scenario.output.slo))
+        if HINDSIGHT in summaries:
+            base = base or run(_seeded(scenario, seed), "uniform", {}, pool=pool)
+            summaries[HINDSIGHT].append(hindsight_summary(
+                _seeded(scenario, seed), base.queries, pool, base.summary))
     return _finish(scenario, names, pp, ref, seed_list, pool, summaries,
                    fingerprint(scenario, names, pp, seed_list))
 
@@ -202,8 +243,18 @@ def compare_to_dir(scenario: Scenario, out: str | Path,
     write_manifest(dest, digest, names, seed_list)
     summaries: dict[str, list[dict[str, Any]]] = {p: [] for p in names}
     slo = scenario.output.slo
-    for i, (seed, p) in enumerate(((s, p) for s in seed_list for p in names), 1):
+    real = [p for p in names if p != HINDSIGHT]
+    order = [(s, p) for s in seed_list for p in real + ([HINDSIGHT] if real != names else [])]
+    for i, (seed, p) in enumerate(order, 1):
         run_dir = dest / paths[(p, seed)]
+        if p == HINDSIGHT:
+            t0 = time.perf_counter()
+            summary = _hindsight_to_dir(_seeded(scenario, seed), run_dir, dest, paths, real,
+                                        seed, pool)
+            summaries[p].append(summary)
+            if progress is not None:
+                progress(i, len(paths), p, seed, summary, time.perf_counter() - t0, False)
+            continue
         sc = with_policy(_seeded(scenario, seed), p, pp[p])
         t0 = time.perf_counter()
         kept = resume and finished(run_dir, dump_scenario(sc))
@@ -218,6 +269,7 @@ def compare_to_dir(scenario: Scenario, out: str | Path,
         summaries[p].append(merged)
         if progress is not None:
             progress(i, len(paths), p, seed, merged, time.perf_counter() - t0, kept)
+    summaries = {p: summaries[p] for p in names}
     runs = {p: {str(s): paths[(p, s)] for s in seed_list} for p in names}
     result = _finish(scenario, names, pp, ref, seed_list, pool, summaries, digest, runs)
     write_outputs(result, dest, tuple(f for f in formats if f in ("json", "csv")))

@@ -163,8 +163,9 @@ def _tokens(c: Comparison, policy: str) -> str | None:
 
 def headline(c: Comparison, policy: str) -> str:
     """The headline of ``policy`` (the reference gets its own figures)."""
-    name = f"{policy} (upper bound: sees the true thresholds)" if is_upper_bound(policy) \
-        else policy
+    sees = "the whole run's outcomes, offline" if policy.startswith("hindsight") \
+        else "the true thresholds"
+    name = f"{policy} (upper bound: sees {sees})" if is_upper_bound(policy) else policy
     if policy == c.reference:
         acc = c.row(policy, "accuracy")
         if acc is None or acc.stats.mean is None:

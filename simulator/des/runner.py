@@ -26,6 +26,7 @@ from simulator.des.bank import TokenBank
 from simulator.des.engine import Engine
 from simulator.des.kvlog import KvLevels
 from simulator.des.ledger import Ledger, PoolView
+from simulator.des.online import CountingBank, OnlineHook
 from simulator.des.pacing import Pacer
 from simulator.des.records import (
     GPU_REPLICA_SCHEMA,
@@ -40,6 +41,7 @@ from simulator.des.streams import MultiSource
 from simulator.errors import UserError
 from simulator.metrics import by_group, summarize
 from simulator.policies import AllocationInput, get_policy
+from simulator.policies.online import online_state
 from simulator.pools.pool import Pool
 from simulator.pools.source import resolve_pool
 from simulator.scenario.models import Scenario
@@ -136,9 +138,16 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
         source = MultiSource(scenario, pool, view.tier, predictor, view.prompt_tokens)
         source.start(env)
     rate = None if isinstance(a.budget_rate, str) else float(a.budget_rate)
-    bank = TokenBank(rate, a.window, a.initial_fill)
-    pacer = None if rate is None else Pacer(a.tick_budget, rate, a.window, a.period,
-                                            bank.capacity)
+    state = None if policy is None else online_state(a.policy, a.params)
+    period = a.period
+    bank: TokenBank
+    if state is None:
+        bank = TokenBank(rate, a.window, a.initial_fill)
+        pacer = None if rate is None else Pacer(a.tick_budget, rate, a.window, a.period,
+                                                bank.capacity)
+    else:  # decide at each arrival, against the free bank (simulator/des/online.py)
+        bank = CountingBank(rate, a.window, a.initial_fill)
+        policy, period, pacer = OnlineHook(state, env, bank, a.window), 0.0, None
     spec = scenario.gpu
     ledger = Ledger(source.blocks, view, bank, sink,
                     None if scenario.streams is None else [s.name for s in scenario.streams],
@@ -148,7 +157,7 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     bar = _bar(scenario) if progress else None
     patience = (None if scenario.patience is None
                 else PatienceDraws(scenario.patience, rng_for(scenario.seed, "patience")))
-    allocator = Allocator(env, a.period, source, bank, gpu, ledger, view, policy, a.params,
+    allocator = Allocator(env, period, source, bank, gpu, ledger, view, policy, a.params,
                           ticks, (scenario.gpu.p0, scenario.gpu.p1),
                           progress=None if bar is None else
                           (lambda t: bar.update(_progress(scenario, source, t) - bar.n)),

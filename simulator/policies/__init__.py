@@ -8,6 +8,7 @@ from simulator.policies import (  # noqa: F401  (registers)
     calibrated,
     clear,
     heuristics,
+    online,
     oracle,
     shadow,
     simple,

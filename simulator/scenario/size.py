@@ -5,7 +5,8 @@ estimated from the scenario alone (no I/O):
 
 * horizon H: ``duration``, or ``n_queries`` over the mean arrival rate;
 * arrivals: ``n_queries``, or the integrated arrival rate over ``duration``;
-* allocator ticks: H / ``allocator.period`` (every arrival when the period is 0);
+* allocator ticks: H / ``allocator.period`` (every arrival when the period is 0, or
+  for an online policy, which decides at each arrival);
 * GPU windows: H / ``output.gpu_window``.
 
 An estimate above its limit (``limits.max_arrivals``, ``limits.max_ticks``,
@@ -80,8 +81,11 @@ def estimate(scenario: Any) -> dict[str, float] | None:
     else:  # several streams reach n_queries together no later than any one alone
         count = float(scenario.n_queries)
         horizon = min(_time_of(a, count) for a in specs)
+    from simulator.policies.online import ONLINE  # decided at each arrival: period 0
+
     period = float(scenario.allocator.period)
-    ticks = count if period == 0 else horizon / period
+    online = scenario.allocator.policy in ONLINE
+    ticks = count if period == 0 or online else horizon / period
     return {"horizon": horizon, "arrivals": count, "ticks": ticks,
             "gpu_windows": horizon / float(scenario.output.gpu_window)}
 
