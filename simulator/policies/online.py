@@ -194,8 +194,11 @@ class Pacing(OnlineState):
         if self.log_lam is None:
             self.log_lam = _price(inp, t, max(ctx.per_query, 1e-9), self.params, self.name)
         elif ctx.per_query > 0:  # a bounded gradient (Balseiro et al. bound the costs)
-            g = (gap - self._gap + self.unmet) / ctx.per_query
-            self.log_lam += self.step * min(g, MAX_GRADIENT)
+            excess = gap - self._gap + self.unmet
+            # clip before dividing: a tiny per-query budget must not overflow to inf
+            g = (MAX_GRADIENT if excess >= MAX_GRADIENT * ctx.per_query
+                 else excess / ctx.per_query)
+            self.log_lam += self.step * g
         self._gap, self.unmet = gap, 0.0
 
 
