@@ -161,6 +161,30 @@ def test_sigterm_cleans_up_on_its_way_out(tmp_path: Path) -> None:
         assert not (outs / "run").exists()
 
 
+def test_sigterm_pending_when_the_command_returns_keeps_its_exit_code(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A TERM that is handled only as ``main`` restores the handler (the command has
+    already returned, its outputs are complete) must not escape as an uncaught
+    exception (exit 1): the command's own code stands."""
+    import simulator.cli.main as cli
+
+    real = signal.signal
+    raised: list[bool] = []
+
+    def signal_once(signum: int, handler: object) -> object:
+        if signum == signal.SIGTERM and handler is not cli._on_sigterm and not raised:
+            raised.append(True)
+            real(signal.SIGTERM, signal.SIG_IGN)  # as _on_sigterm does
+            raise cli.Terminated
+        return real(signum, handler)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli.signal, "signal", signal_once)
+    scenario = write_scenario(tmp_path, n_queries=50)
+    assert main(["run", str(scenario), "--out", str(tmp_path / "run")]) == 0
+    assert raised
+    _run_complete(tmp_path / "run")
+
+
 def test_only_dead_owners_temporaries_are_removed(tmp_path: Path) -> None:
     from simulator.atomic import _HELD, _HOST, remove_stale
 

@@ -120,6 +120,21 @@ def main(argv: Sequence[str] | None = None, *, exiting: bool = False) -> int:
                          f"(see '{prog} --help')\n")
         return EXIT_USAGE
     previous = _trap_sigterm()
+    code = EXIT_TERMINATED
+    try:
+        code = _dispatch(args)
+    except Terminated:  # arrived in one of _dispatch's handlers: the command did not finish
+        sys.stderr.write("clearsim: terminated (SIGTERM); unfinished outputs removed\n")
+    finally:
+        try:
+            _restore(previous, exiting)
+        except Terminated:  # pending when the command returned: it has finished, keep its code
+            _restore(previous, exiting)
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the parsed command; returns its exit code (errors as one line on stderr)."""
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
@@ -136,9 +151,12 @@ def main(argv: Sequence[str] | None = None, *, exiting: bool = False) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN if exiting else previous)
+
+
+def _restore(previous: Any, exiting: bool) -> None:
+    """Put back the SIGTERM handler :func:`main` replaced (``SIG_IGN`` when exiting)."""
+    if previous is not None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN if exiting else previous)
 
 
 def entry() -> None:
