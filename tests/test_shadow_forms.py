@@ -104,6 +104,8 @@ def test_bad_parameters_name_the_fix() -> None:
         check_params("shadow-price", {"utility": "lognormal", "beta_rule": "paper"})
     with pytest.raises(UserError, match="takes beta_rule paper only"):
         check_params("shadow-price", {"utility": "surge"})
+    with pytest.raises(UserError, match="floor, ample and reach must be in"):
+        check_params("shadow-price", {"floor": 1.5})
     with pytest.raises(UserError, match="unknown beta_rule"):
         check_params("shadow-price", {"beta_rule": "kappa"})
     assert set(FORMS) == {"surge", "surge-integral", "logistic", "lognormal"}
@@ -115,6 +117,7 @@ thresholds = arrays(np.float64, st.integers(1, 60), elements=st.floats(1.0, 2000
 @pytest.mark.parametrize("params", [
     {"utility": "surge-integral"}, {"utility": "logistic"}, {"utility": "lognormal"},
     {"utility": "surge-integral", "beta_rule": "paper"}, {"utility": "surge", "beta_rule": "paper"},
+    {"floor": 1.0, "ample": 0.0, "reach": 0.0}, {"utility": "lognormal", "floor": 0.0},
 ])
 @settings(max_examples=40, deadline=None)
 @given(t=thresholds, budget=st.floats(0.0, 3e5), spread=st.floats(0.0, 2.0),
@@ -127,6 +130,62 @@ def test_every_form_keeps_the_invariants(params: dict[str, str], t: np.ndarray, 
     assert np.isfinite(a.caps).all() and (a.caps >= 0).all()
     assert a.caps.sum() <= budget * (1 + 1e-9) + 1e-6
     assert np.array_equal(a.caps, b.caps)
+
+
+def test_floor_needs_an_ample_budget_and_a_useful_floor() -> None:
+    from simulator.allocation.ample import floor_abandoned
+
+    t = np.array([100.0, 200.0, 5000.0])
+    plateau = t * 2.0
+    caps = np.array([400.0, 300.0, 0.0])     # query 0 past its plateau, query 1 not
+    out = floor_abandoned(caps, t, plateau, 700.0, 150.0, ample=0.5)
+    # room above T: 300 + 100 = 400 >= 150; taken in proportion to it (3:1)
+    assert np.allclose(out, [400.0 - 112.5, 300.0 - 37.5, 150.0])
+    assert out.sum() <= 700.0
+    assert np.array_equal(floor_abandoned(caps, t, plateau, 700.0, 150.0, ample=0.6), caps)
+    assert np.array_equal(floor_abandoned(caps, t, plateau, 700.0, 150.0, 0.5, least=151.0),
+                          caps)
+    # the floor is cut to what the margins above T hold, never below a funded T
+    out = floor_abandoned(caps, t, plateau, 700.0, 1000.0, ample=0.5)
+    assert np.allclose(out, [100.0, 200.0, 400.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(caps=arrays(np.float64, st.integers(1, 40), elements=st.floats(0.0, 5000.0)),
+       most=st.floats(0.0, 4000.0), ample=st.floats(0.0, 1.0), least=st.floats(0.0, 3000.0),
+       slack=st.floats(0.0, 2000.0), seed=st.integers(0, 3))
+def test_floor_keeps_the_invariants(caps: np.ndarray, most: float, ample: float,
+                                    least: float, slack: float, seed: int) -> None:
+    from simulator.allocation.ample import floor_abandoned, plateau_point
+
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(1.0, 4000.0, caps.size)
+    point = plateau_point(t, np.full(caps.size, 0.3), 2.0)
+    budget = float(caps.sum()) + slack
+    out = floor_abandoned(caps, t, point, budget, most, ample, least)
+    assert np.isfinite(out).all() and (out >= 0).all()
+    assert out.sum() <= budget * (1 + 1e-9) + 1e-6
+    funded = caps > 0
+    assert (out[funded] >= np.minimum(caps, t)[funded] - 1e-6).all()
+    assert (out[~funded] <= most + 1e-9).all()
+    assert np.array_equal(out, floor_abandoned(caps, t, point, budget, most, ample, least))
+
+
+def test_shadow_price_floors_abandoned_queries_only_when_ample() -> None:
+    rng = np.random.default_rng(3)
+    t = np.concatenate([np.exp(rng.normal(6.0, 0.5, 95)), np.full(5, 60000.0)])
+    spread = np.full(100, 0.3)
+
+    def caps(per_query: float, **params: float) -> np.ndarray:
+        inp = AllocationInput(t, per_query * t.size, log_spread=spread)
+        out = get_policy("shadow-price")(inp, params).caps
+        assert out.sum() <= per_query * t.size * (1 + 1e-9)
+        return out
+
+    assert (caps(1024.0, floor=0.0)[95:] == 0).all()   # without the rule: abandoned
+    assert (caps(1024.0)[95:] == 0.5 * 1024.0).all()   # with it: the floor
+    assert (caps(1024.0, reach=1.0)[95:] == 0).all()   # a floor below the longest T
+    assert np.array_equal(caps(128.0), caps(128.0, floor=0.0))   # scarce: unchanged
 
 
 def test_shadow_price_runs_online() -> None:

@@ -19,7 +19,10 @@ Each S-shaped utility is solved exactly on its concave envelope
   adaptive rule beta = kappa / (B / N), as ``clear`` does (surge forms only).
 
 With ``shrink`` the thresholds and spreads are first deconvolved (empirical Bayes), as
-``clear-calibrated`` does. ``clear-integral`` is the same policy with
+``clear-calibrated`` does. With ``beta_rule: spread``, once the budget is ample (the
+price has fallen below the plateau marginal of 30% of the funded queries, and half the mean
+budget reaches the batch's median predicted T) the abandoned queries get a floor of
+``floor * B / N`` tokens from the funded margins (:mod:`simulator.allocation.ample`). ``clear-integral`` is the same policy with
 ``utility: surge-integral, beta_rule: paper`` fixed (the paper's policy under the Fig. 2
 reading; see docs/model-choices.md).
 """
@@ -31,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.allocation.ample import floor_abandoned, plateau_point
 from simulator.allocation.envelope import Envelope, refill, solve_envelope
 from simulator.allocation.forms import FORMS, get_form, lognormal_to
 from simulator.allocation.shadow_price import solve_exact
@@ -48,8 +52,12 @@ from simulator.policies.calibrated import shrink_inputs
 __all__ = ["BETA_RULES", "clear_integral", "shadow_price"]
 
 BETA_RULES = ("spread", "paper")
+FLOOR = 0.5      #: floor per abandoned query at an ample budget, a share of B / N
+AMPLE = 0.3      #: share of funded queries at their plateau that makes a budget ample
+REACH = 0.5      #: a floor must reach the predicted T of this quantile of the batch
+PLATEAU_K = 2.0  #: the plateau point is T e^{k s} (as refill's)
 PARAMS = ("utility", "beta_rule", "kappa", "alpha", "spread", "min_spread",
-          "use_solvability", "shrink", "refill")
+          "use_solvability", "shrink", "refill", "floor", "ample", "reach")
 
 
 def _spread_q(inp: AllocationInput, n: int, params: Mapping[str, Any], name: str
@@ -84,6 +92,9 @@ def allocate(inp: AllocationInput, params: Mapping[str, Any], name: str) -> Allo
     min_spread = param(params, "min_spread", 0.001)
     if kappa <= 0 or alpha <= 0 or min_spread <= 0:
         raise ValueError(f"{name}: kappa, alpha and min_spread must be > 0")
+    if not all(0.0 <= param(params, k, v) <= 1.0
+               for k, v in (("floor", FLOOR), ("ample", AMPLE), ("reach", REACH))):
+        raise ValueError(f"{name}: floor, ample and reach must be in [0, 1]")
     if utility == "surge":
         if rule != "paper":
             raise ValueError(f"{name}: utility surge takes beta_rule paper only (a "
@@ -115,6 +126,12 @@ def allocate(inp: AllocationInput, params: Mapping[str, Any], name: str) -> Allo
     caps, lam, funded, it = solve_envelope(env, t, b)
     if flag(params, "refill", rule == "spread"):
         caps = refill(env, caps, t, s, b)
+    most = param(params, "floor", FLOOR) * b / n
+    if most > 0 and rule == "spread":
+        least = float(np.quantile(t, param(params, "reach", REACH)))
+        caps = floor_abandoned(caps, t, plateau_point(t, s, PLATEAU_K, env.step), b, most,
+                               param(params, "ample", AMPLE), least,
+                               None if env.step is None else ~np.isfinite(env.step))
     return Allocation(caps, lam, info={"funded": float(funded.sum()), "iterations": float(it)})
 
 
@@ -139,6 +156,14 @@ def shadow_price(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
         refill: fund abandoned queries that fit by trimming funded margins
             (:func:`simulator.allocation.envelope.refill`; default true with
             beta_rule spread, false with paper).
+        floor: at an ample budget each abandoned query gets this share of B / N,
+            taken from the funded caps' margins above T (default 0.5; 0 turns the
+            rule off; beta_rule spread only; :mod:`simulator.allocation.ample`).
+        ample: the budget is ample when at least this share of the funded queries
+            have caps at or past their plateau point T e^{2 s}, i.e. the price is
+            below their marginal utility there (default 0.3).
+        reach: and the floor reaches the predicted T of this quantile of the batch
+            (default 0.5, the median query); a smaller floor is not given.
     """
     return allocate(inp, params, "shadow-price")
 
