@@ -19,14 +19,13 @@ cannot. The rule:
   policy's own utility values the last tokens of many funded caps at almost nothing.
   At a scarce budget (256-512 tokens/query, sigma 0.3, on the bundled pools) almost no
   funded cap reaches P and nothing changes.
-* **Worth it.** A floor buys an abandoned query its short correct rollouts, which are
-  as long as the traffic's typical queries; a floor below the predicted T of most of
-  the traffic buys about nothing. So the floor must be at least ``least`` tokens (the
-  caller passes a quantile of the batch's predicted T, the median by default).
-* **What.** Each abandoned query then gets the same floor, ``most`` tokens (a share of
-  the mean budget B / N), or less if that much is not there: the floors come from the
-  unspent budget and then from the funded caps' margins above their T, in proportion
-  to those margins. No funded query is cut below its T.
+* **How much.** A floor buys an abandoned query its short correct rollouts, which are
+  about as long as the traffic's typical queries, so the floor is the predicted T of
+  the batch's median query (the caller passes a quantile of the batch's T). It is
+  given only when it is no more than the mean budget B / N (never more than a uniform
+  split) and when the unspent budget and the funded caps' margins above their T can
+  pay it to every abandoned query; it is taken from those margins in proportion to
+  them, so no funded cap is cut below its T. Otherwise nothing changes.
 
 Step queries (exact thresholds, K = 1) are left out: their utility below T is exactly
 zero, which is true of a single rollout.
@@ -51,9 +50,9 @@ def plateau_point(thresholds: np.ndarray, spread: np.ndarray, k: float,
 
 
 def floor_abandoned(caps: np.ndarray, thresholds: np.ndarray, plateau: np.ndarray,
-                    budget: float, most: float, ample: float, least: float = 0.0,
+                    budget: float, floor: float, ample: float,
                     eligible: np.ndarray | None = None) -> np.ndarray:
-    """Give each abandoned query a floor of up to ``most`` tokens when the budget is ample.
+    """Give each abandoned query ``floor`` tokens when the budget is ample.
 
     Args:
         caps: (n,) the policy's caps (tokens, >= 0).
@@ -61,36 +60,34 @@ def floor_abandoned(caps: np.ndarray, thresholds: np.ndarray, plateau: np.ndarra
             below them.
         plateau: (n,) each query's plateau point (tokens; :func:`plateau_point`).
         budget: total tokens B.
-        most: the floor per abandoned query (tokens, >= 0).
+        floor: the floor per abandoned query (tokens, >= 0).
         ample: the share of funded queries whose caps must be at or past their plateau
             point for the budget to count as ample (in [0, 1]).
-        least: the smallest floor worth giving (tokens): a floor that would be
-            smaller is not given at all.
         eligible: (n,) bool, the abandoned queries that may get a floor (None: all).
 
     Returns:
-        new caps (a copy). Unless the budget is ample, the caps unchanged; else each
-        eligible abandoned query gets ``min(most, room / m)``, where room is the unspent
-        budget plus the funded margins above T and m the number of such queries;
+        new caps (a copy): the caps unchanged unless the budget is ample and the
+        unspent budget plus the funded margins above T hold ``floor`` for each of the m
+        eligible abandoned queries; then each of those gets exactly ``floor``, paid
+        first from the unspent budget and then from the margins in proportion to them.
         ``sum <= budget``.
     """
     caps = np.asarray(caps, dtype=np.float64).copy()
     funded = caps > 0
     gone = ~funded if eligible is None else ~funded & eligible
     m = int(gone.sum())
-    if m == 0 or most <= 0 or not funded.any():
+    if m == 0 or floor <= 0 or not funded.any():
         return caps
     if float(np.mean(caps[funded] >= plateau[funded])) < ample:
         return caps
     left = max(float(budget) - float(caps.sum()), 0.0)
     margin = np.where(funded, np.maximum(caps - thresholds, 0.0), 0.0)
     room = float(margin.sum())
-    floor = min(float(most), (left + room) / m)
-    if floor <= 0 or floor < least:
+    need = floor * m - left
+    if need > room:
         return caps
-    need = max(floor * m - left, 0.0)
     if need > 0:
-        caps = caps - margin * min(need / room, 1.0)
+        caps = caps - margin * (need / room)
     caps[gone] = floor
     over = float(caps.sum()) - float(budget)
     if over > 0:   # float rounding

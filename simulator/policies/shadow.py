@@ -20,9 +20,10 @@ Each S-shaped utility is solved exactly on its concave envelope
 
 With ``shrink`` the thresholds and spreads are first deconvolved (empirical Bayes), as
 ``clear-calibrated`` does. With ``beta_rule: spread``, once the budget is ample (the
-price has fallen below the plateau marginal of 30% of the funded queries, and half the mean
-budget reaches the batch's median predicted T) the abandoned queries get a floor of
-``floor * B / N`` tokens from the funded margins (:mod:`simulator.allocation.ample`). ``clear-integral`` is the same policy with
+price has fallen below the plateau marginal of 30% of the funded queries, and the
+batch's median predicted T is at most B / N) each abandoned query gets that median T
+as a floor, from the funded margins above T (:mod:`simulator.allocation.ample`).
+``clear-integral`` is the same policy with
 ``utility: surge-integral, beta_rule: paper`` fixed (the paper's policy under the Fig. 2
 reading; see docs/model-choices.md).
 """
@@ -52,9 +53,9 @@ from simulator.policies.calibrated import shrink_inputs
 __all__ = ["BETA_RULES", "clear_integral", "shadow_price"]
 
 BETA_RULES = ("spread", "paper")
-FLOOR = 0.5      #: floor per abandoned query at an ample budget, a share of B / N
+FLOOR = 1.0      #: the largest floor per abandoned query, a share of B / N (0: none)
 AMPLE = 0.3      #: share of funded queries at their plateau that makes a budget ample
-REACH = 0.5      #: a floor must reach the predicted T of this quantile of the batch
+REACH = 0.5      #: the floor is the predicted T of this quantile of the batch
 PLATEAU_K = 2.0  #: the plateau point is T e^{k s} (as refill's)
 PARAMS = ("utility", "beta_rule", "kappa", "alpha", "spread", "min_spread",
           "use_solvability", "shrink", "refill", "floor", "ample", "reach")
@@ -128,10 +129,11 @@ def allocate(inp: AllocationInput, params: Mapping[str, Any], name: str) -> Allo
         caps = refill(env, caps, t, s, b)
     most = param(params, "floor", FLOOR) * b / n
     if most > 0 and rule == "spread":
-        least = float(np.quantile(t, param(params, "reach", REACH)))
-        caps = floor_abandoned(caps, t, plateau_point(t, s, PLATEAU_K, env.step), b, most,
-                               param(params, "ample", AMPLE), least,
-                               None if env.step is None else ~np.isfinite(env.step))
+        floor = float(np.quantile(t, param(params, "reach", REACH)))
+        if floor <= most:
+            caps = floor_abandoned(caps, t, plateau_point(t, s, PLATEAU_K, env.step), b,
+                                   floor, param(params, "ample", AMPLE),
+                                   None if env.step is None else ~np.isfinite(env.step))
     return Allocation(caps, lam, info={"funded": float(funded.sum()), "iterations": float(it)})
 
 
@@ -156,14 +158,15 @@ def shadow_price(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
         refill: fund abandoned queries that fit by trimming funded margins
             (:func:`simulator.allocation.envelope.refill`; default true with
             beta_rule spread, false with paper).
-        floor: at an ample budget each abandoned query gets this share of B / N,
-            taken from the funded caps' margins above T (default 0.5; 0 turns the
-            rule off; beta_rule spread only; :mod:`simulator.allocation.ample`).
+        floor: at an ample budget each abandoned query gets a floor of tokens taken
+            from the funded caps' margins above T, if the floor is at most this share
+            of B / N (default 1.0: never more than a uniform split; 0 turns the rule
+            off; beta_rule spread only; :mod:`simulator.allocation.ample`).
         ample: the budget is ample when at least this share of the funded queries
             have caps at or past their plateau point T e^{2 s}, i.e. the price is
             below their marginal utility there (default 0.3).
-        reach: and the floor reaches the predicted T of this quantile of the batch
-            (default 0.5, the median query); a smaller floor is not given.
+        reach: the floor is the predicted T of this quantile of the batch (default
+            0.5: the median query's T).
     """
     return allocate(inp, params, "shadow-price")
 
