@@ -185,11 +185,12 @@ def test_shadow_price_floors_abandoned_queries_only_when_ample() -> None:
     assert (caps(1024.0, floor=0.0)[95:] == 0).all()        # without the rule: abandoned
     assert (caps(1024.0)[95:] == np.quantile(t, 0.5)).all()  # with it: the median T
     assert (caps(1024.0, floor=0.1)[95:] == 0).all()        # median T above 0.1 B / N
-    assert (caps(1024.0, reach=1.0)[95:] == 0).all()        # the longest T: above B / N
+    assert (caps(1024.0, reach=1.0)[95:] == 0).all()        # the longest T: too long
     # at 600 tokens/query the median T (404) is below B / N but only 10% of the funded
     # caps are past their plateau: the price is not low enough
-    assert (caps(600.0)[95:] == 0).all()
-    assert (caps(600.0, ample=0.05)[95:] == np.quantile(t, 0.5)).all()
+    assert (caps(600.0, floor=1.0)[95:] == 0).all()
+    assert (caps(600.0, floor=1.0, ample=0.05)[95:] == np.quantile(t, 0.5)).all()
+    assert (caps(600.0, ample=0.05)[95:] == 0).all()        # 404 > 0.6 B / N
     assert np.array_equal(caps(128.0), caps(128.0, floor=0.0))   # scarce: unchanged
 
 

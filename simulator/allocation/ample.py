@@ -22,8 +22,9 @@ cannot. The rule:
 * **How much.** A floor buys an abandoned query its short correct rollouts, which are
   about as long as the traffic's typical queries, so the floor is the predicted T of
   the batch's median query (the caller passes a quantile of the batch's T). It is
-  given only when it is no more than the mean budget B / N (never more than a uniform
-  split) and when the unspent budget and the funded caps' margins above their T can
+  given only when it is at most a share of the mean budget B / N (the caller checks
+  that: 0.6 in ``shadow-price``, so B / N is at least 1.67 times the median T) and
+  when the unspent budget and the funded caps' margins above their T can
   pay it to every abandoned query; it is taken from those margins in proportion to
   them, so no funded cap is cut below its T. Otherwise nothing changes.
 

@@ -21,7 +21,7 @@ Each S-shaped utility is solved exactly on its concave envelope
 With ``shrink`` the thresholds and spreads are first deconvolved (empirical Bayes), as
 ``clear-calibrated`` does. With ``beta_rule: spread``, once the budget is ample (the
 price has fallen below the plateau marginal of 30% of the funded queries, and the
-batch's median predicted T is at most B / N) each abandoned query gets that median T
+batch's median predicted T is at most 0.6 B / N) each abandoned query gets that median T
 as a floor, from the funded margins above T (:mod:`simulator.allocation.ample`).
 ``clear-integral`` is the same policy with
 ``utility: surge-integral, beta_rule: paper`` fixed (the paper's policy under the Fig. 2
@@ -53,7 +53,7 @@ from simulator.policies.calibrated import shrink_inputs
 __all__ = ["BETA_RULES", "clear_integral", "shadow_price"]
 
 BETA_RULES = ("spread", "paper")
-FLOOR = 1.0      #: the largest floor per abandoned query, a share of B / N (0: none)
+FLOOR = 0.6      #: the largest floor per abandoned query, a share of B / N (0: none)
 AMPLE = 0.3      #: share of funded queries at their plateau that makes a budget ample
 REACH = 0.5      #: the floor is the predicted T of this quantile of the batch
 PLATEAU_K = 2.0  #: the plateau point is T e^{k s} (as refill's)
@@ -160,8 +160,8 @@ def shadow_price(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
             beta_rule spread, false with paper).
         floor: at an ample budget each abandoned query gets a floor of tokens taken
             from the funded caps' margins above T, if the floor is at most this share
-            of B / N (default 1.0: never more than a uniform split; 0 turns the rule
-            off; beta_rule spread only; :mod:`simulator.allocation.ample`).
+            of B / N (default 0.6; 0 turns the rule off; beta_rule spread only;
+            :mod:`simulator.allocation.ample`).
         ample: the budget is ample when at least this share of the funded queries
             have caps at or past their plateau point T e^{2 s}, i.e. the price is
             below their marginal utility there (default 0.3).
