@@ -104,6 +104,8 @@ def test_bad_parameters_name_the_fix() -> None:
         check_params("shadow-price", {"utility": "lognormal", "beta_rule": "paper"})
     with pytest.raises(UserError, match="takes beta_rule paper only"):
         check_params("shadow-price", {"utility": "surge"})
+    with pytest.raises(UserError, match="floor, ample and reach must be in"):
+        check_params("shadow-price", {"floor": 1.5})
     with pytest.raises(UserError, match="unknown beta_rule"):
         check_params("shadow-price", {"beta_rule": "kappa"})
     assert set(FORMS) == {"surge", "surge-integral", "logistic", "lognormal"}
@@ -115,6 +117,8 @@ thresholds = arrays(np.float64, st.integers(1, 60), elements=st.floats(1.0, 2000
 @pytest.mark.parametrize("params", [
     {"utility": "surge-integral"}, {"utility": "logistic"}, {"utility": "lognormal"},
     {"utility": "surge-integral", "beta_rule": "paper"}, {"utility": "surge", "beta_rule": "paper"},
+    {"floor": 1.0, "ample": 0.0, "reach": 0.0}, {"ample": 0.0, "reach": 1.0},
+    {"utility": "lognormal", "floor": 0.0},
 ])
 @settings(max_examples=40, deadline=None)
 @given(t=thresholds, budget=st.floats(0.0, 3e5), spread=st.floats(0.0, 2.0),
@@ -127,6 +131,67 @@ def test_every_form_keeps_the_invariants(params: dict[str, str], t: np.ndarray, 
     assert np.isfinite(a.caps).all() and (a.caps >= 0).all()
     assert a.caps.sum() <= budget * (1 + 1e-9) + 1e-6
     assert np.array_equal(a.caps, b.caps)
+
+
+def test_floor_needs_an_ample_budget_and_margins_that_pay_it() -> None:
+    from simulator.allocation.ample import floor_abandoned
+
+    t = np.array([100.0, 200.0, 5000.0])
+    plateau = t * 2.0
+    caps = np.array([400.0, 300.0, 0.0])     # query 0 past its plateau, query 1 not
+    out = floor_abandoned(caps, t, plateau, 700.0, 150.0, ample=0.5)
+    # margins above T: 300 and 100, so the 150 tokens come 3:1 from them
+    assert np.allclose(out, [400.0 - 112.5, 300.0 - 37.5, 150.0])
+    assert out.sum() <= 700.0
+    assert np.array_equal(floor_abandoned(caps, t, plateau, 700.0, 150.0, ample=0.6), caps)
+    # the margins above T hold 400 tokens: a floor of 401 is not given at all
+    assert np.array_equal(floor_abandoned(caps, t, plateau, 700.0, 401.0, ample=0.5), caps)
+    assert np.allclose(floor_abandoned(caps, t, plateau, 700.0, 400.0, ample=0.5),
+                       [100.0, 200.0, 400.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(caps=arrays(np.float64, st.integers(1, 40), elements=st.floats(0.0, 5000.0)),
+       floor=st.floats(0.0, 4000.0), ample=st.floats(0.0, 1.0), slack=st.floats(0.0, 2000.0),
+       seed=st.integers(0, 3))
+def test_floor_keeps_the_invariants(caps: np.ndarray, floor: float, ample: float,
+                                    slack: float, seed: int) -> None:
+    from simulator.allocation.ample import floor_abandoned, plateau_point
+
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(1.0, 4000.0, caps.size)
+    point = plateau_point(t, np.full(caps.size, 0.3), 2.0)
+    budget = float(caps.sum()) + slack
+    out = floor_abandoned(caps, t, point, budget, floor, ample)
+    assert np.isfinite(out).all() and (out >= 0).all()
+    assert out.sum() <= budget * (1 + 1e-9) + 1e-6
+    funded = caps > 0
+    assert (out[funded] >= np.minimum(caps, t)[funded] - 1e-6).all()
+    assert ((out[~funded] == 0) | (out[~funded] == floor)).all()
+    assert np.array_equal(out, floor_abandoned(caps, t, point, budget, floor, ample))
+
+
+def test_shadow_price_floors_abandoned_queries_only_when_ample() -> None:
+    rng = np.random.default_rng(3)
+    t = np.concatenate([np.exp(rng.normal(6.0, 0.5, 95)), np.full(5, 60000.0)])
+    spread = np.full(100, 0.3)
+
+    def caps(per_query: float, **params: float) -> np.ndarray:
+        inp = AllocationInput(t, per_query * t.size, log_spread=spread)
+        out = get_policy("shadow-price")(inp, params).caps
+        assert out.sum() <= per_query * t.size * (1 + 1e-9)
+        return out
+
+    assert (caps(1024.0, floor=0.0)[95:] == 0).all()        # without the rule: abandoned
+    assert (caps(1024.0)[95:] == np.quantile(t, 0.5)).all()  # with it: the median T
+    assert (caps(1024.0, floor=0.1)[95:] == 0).all()        # median T above 0.1 B / N
+    assert (caps(1024.0, reach=1.0)[95:] == 0).all()        # the longest T: too long
+    # at 600 tokens/query the median T (404) is below B / N but only 10% of the funded
+    # caps are past their plateau: the price is not low enough
+    assert (caps(600.0, floor=1.0)[95:] == 0).all()
+    assert (caps(600.0, floor=1.0, ample=0.05)[95:] == np.quantile(t, 0.5)).all()
+    assert (caps(600.0, ample=0.05)[95:] == 0).all()        # 404 > 0.6 B / N
+    assert np.array_equal(caps(128.0), caps(128.0, floor=0.0))   # scarce: unchanged
 
 
 def test_shadow_price_runs_online() -> None:

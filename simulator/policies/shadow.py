@@ -19,7 +19,11 @@ Each S-shaped utility is solved exactly on its concave envelope
   adaptive rule beta = kappa / (B / N), as ``clear`` does (surge forms only).
 
 With ``shrink`` the thresholds and spreads are first deconvolved (empirical Bayes), as
-``clear-calibrated`` does. ``clear-integral`` is the same policy with
+``clear-calibrated`` does. With ``beta_rule: spread``, once the budget is ample (the
+price has fallen below the plateau marginal of 30% of the funded queries, and the
+batch's median predicted T is at most 0.6 B / N) each abandoned query gets that median T
+as a floor, from the funded margins above T (:mod:`simulator.allocation.ample`).
+``clear-integral`` is the same policy with
 ``utility: surge-integral, beta_rule: paper`` fixed (the paper's policy under the Fig. 2
 reading; see docs/model-choices.md).
 """
@@ -31,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.allocation.ample import floor_abandoned, plateau_point
 from simulator.allocation.envelope import Envelope, refill, solve_envelope
 from simulator.allocation.forms import FORMS, get_form, lognormal_to
 from simulator.allocation.shadow_price import solve_exact
@@ -48,8 +53,12 @@ from simulator.policies.calibrated import shrink_inputs
 __all__ = ["BETA_RULES", "clear_integral", "shadow_price"]
 
 BETA_RULES = ("spread", "paper")
+FLOOR = 0.6      #: the largest floor per abandoned query, a share of B / N (0: none)
+AMPLE = 0.3      #: share of funded queries at their plateau that makes a budget ample
+REACH = 0.5      #: the floor is the predicted T of this quantile of the batch
+PLATEAU_K = 2.0  #: the plateau point is T e^{k s} (as refill's)
 PARAMS = ("utility", "beta_rule", "kappa", "alpha", "spread", "min_spread",
-          "use_solvability", "shrink", "refill")
+          "use_solvability", "shrink", "refill", "floor", "ample", "reach")
 
 
 def _spread_q(inp: AllocationInput, n: int, params: Mapping[str, Any], name: str
@@ -84,6 +93,9 @@ def allocate(inp: AllocationInput, params: Mapping[str, Any], name: str) -> Allo
     min_spread = param(params, "min_spread", 0.001)
     if kappa <= 0 or alpha <= 0 or min_spread <= 0:
         raise ValueError(f"{name}: kappa, alpha and min_spread must be > 0")
+    if not all(0.0 <= param(params, k, v) <= 1.0
+               for k, v in (("floor", FLOOR), ("ample", AMPLE), ("reach", REACH))):
+        raise ValueError(f"{name}: floor, ample and reach must be in [0, 1]")
     if utility == "surge":
         if rule != "paper":
             raise ValueError(f"{name}: utility surge takes beta_rule paper only (a "
@@ -115,6 +127,13 @@ def allocate(inp: AllocationInput, params: Mapping[str, Any], name: str) -> Allo
     caps, lam, funded, it = solve_envelope(env, t, b)
     if flag(params, "refill", rule == "spread"):
         caps = refill(env, caps, t, s, b)
+    most = param(params, "floor", FLOOR) * b / n
+    if most > 0 and rule == "spread":
+        floor = float(np.quantile(t, param(params, "reach", REACH)))
+        if floor <= most:
+            caps = floor_abandoned(caps, t, plateau_point(t, s, PLATEAU_K, env.step), b,
+                                   floor, param(params, "ample", AMPLE),
+                                   None if env.step is None else ~np.isfinite(env.step))
     return Allocation(caps, lam, info={"funded": float(funded.sum()), "iterations": float(it)})
 
 
@@ -139,6 +158,15 @@ def shadow_price(inp: AllocationInput, params: Mapping[str, Any]) -> Allocation:
         refill: fund abandoned queries that fit by trimming funded margins
             (:func:`simulator.allocation.envelope.refill`; default true with
             beta_rule spread, false with paper).
+        floor: at an ample budget each abandoned query gets a floor of tokens taken
+            from the funded caps' margins above T, if the floor is at most this share
+            of B / N (default 0.6; 0 turns the rule off; beta_rule spread only;
+            :mod:`simulator.allocation.ample`).
+        ample: the budget is ample when at least this share of the funded queries
+            have caps at or past their plateau point T e^{2 s}, i.e. the price is
+            below their marginal utility there (default 0.3).
+        reach: the floor is the predicted T of this quantile of the batch (default
+            0.5: the median query's T).
     """
     return allocate(inp, params, "shadow-price")
 
