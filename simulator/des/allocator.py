@@ -32,14 +32,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 from simpy.events import Event
 
 from simulator.des.bank import TokenBank
-from simulator.des.engine import TICK, At, Engine
+from simulator.des.engine import START, TICK, At, Engine
 from simulator.des.ledger import Ledger, PoolView
 from simulator.des.pacing import Pacer
 from simulator.des.records import EXPIRED, TIMED_OUT, Block, Spool
@@ -128,18 +128,27 @@ class Allocator:
         self._recent: deque[float] = deque(maxlen=REFERENCE)
         self._sample = np.empty(0)
         self._fresh = 0
+        self._t = 0.0  # time of the queued tick (s)
 
-    def process(self) -> Generator[Event, None, None]:
-        """Tick until every arrival has been decided."""
-        while True:
-            nxt = self.source.peek()
-            if nxt == np.inf:
-                return
-            t = nxt if self.period == 0 else self.n_ticks * self.period
-            yield At(self.env, t, TICK)
-            self.decide(t)
-            if self.progress is not None:
-                self.progress(t)
+    def start(self) -> None:
+        """Tick until every arrival has been decided: the first tick is planned after
+        the processes started at time 0 (the streams draw their first blocks)."""
+        At(self.env, 0.0, START, self._plan)
+
+    def _plan(self, _ev: Event | None = None) -> None:
+        """Queue the next tick, if an arrival is left to decide."""
+        nxt = self.source.peek()
+        if nxt == np.inf:
+            return
+        self._t = nxt if self.period == 0 else self.n_ticks * self.period
+        At(self.env, self._t, TICK, self._tick)
+
+    def _tick(self, _ev: Event) -> None:
+        t = self._t
+        self.decide(t)
+        if self.progress is not None:
+            self.progress(t)
+        self._plan()
 
     def decide(self, t: float) -> None:
         """One tick at time ``t`` (s)."""

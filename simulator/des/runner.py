@@ -162,7 +162,7 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
                           progress=None if bar is None else
                           (lambda t: bar.update(_progress(scenario, source, t) - bar.n)),
                           pacer=pacer, patience=patience, deadline=scenario.gpu.deadline)
-    env.process(allocator.process())
+    allocator.start()
     env.run()
     end = float(env.now)
     gpu.close(end)

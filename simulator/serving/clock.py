@@ -11,19 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Clock", "Handle", "Levels", "Outcomes"]
+__all__ = ["Clock", "Levels", "Outcomes", "Timer"]
 
 
-class Handle(Protocol):
-    """A scheduled callback that can be cancelled before it fires."""
+class Timer(Protocol):
+    """One pending callback whose time can move (``inf``: not pending).
 
-    def cancel(self) -> None:
-        """Never run the callback."""
+    The callback runs only when it is due: moving the time later never calls it at
+    the old time.
+    """
+
+    def set(self, time: float) -> None:
+        """Call back at ``time`` (s, >= now; ``inf``: not at all) instead."""
         ...
 
 
 class Clock(Protocol):
-    """The engine's clock: the time now (s), an optional trace, scheduled callbacks."""
+    """The engine's clock: the time now (s), an optional trace, a movable callback."""
 
     @property
     def now(self) -> float:
@@ -36,8 +40,8 @@ class Clock(Protocol):
         """Append ``(name, now)`` to the trace, if tracing."""
         ...
 
-    def call_at(self, time: float, fn: Callable[[], None]) -> Handle:
-        """Run ``fn`` at absolute ``time`` (s, >= now) with the GPU's priority."""
+    def timer(self, fn: Callable[[], None]) -> Timer:
+        """A :class:`Timer` that runs ``fn()`` with the GPU's priority."""
         ...
 
 
