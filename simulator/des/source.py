@@ -131,6 +131,15 @@ class QuerySource:
                 return np.inf
         return float(self._cur.time[self._pos])
 
+    def take_block(self) -> list[tuple[Block, int, int]]:
+        """:meth:`take` up to the last arrival time of the current block: the rest of
+        it, and the first rows of the next block if they arrive at that same time;
+        ``[]`` when no arrival is left."""
+        if self.peek() == np.inf:
+            return []
+        assert self._cur is not None
+        return self.take(float(self._cur.time[-1]))
+
     def take(self, t: float) -> list[tuple[Block, int, int]]:
         """Every untaken arrival with time <= ``t``, as ``(block, lo, hi)`` slices."""
         out: list[tuple[Block, int, int]] = []
