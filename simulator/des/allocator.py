@@ -45,7 +45,7 @@ from simulator.des.pacing import Pacer
 from simulator.des.records import EXPIRED, TIMED_OUT, Block, Spool
 from simulator.des.replay import replay, replay_one
 from simulator.des.source import ArrivalSource
-from simulator.policies import AllocationInput, PolicyFn
+from simulator.policies import AllocationInput, PolicyFn, uses_curves
 from simulator.serving import Entry, Gpu, PatienceDraws
 
 __all__ = ["REFERENCE", "Allocator", "integer_caps"]
@@ -66,16 +66,8 @@ def integer_caps(caps: np.ndarray, limit: np.ndarray, free: float) -> np.ndarray
     values: floor, min and the sum are exact; ``tests/test_des_small_tick.py``).
     """
     if caps.size <= SMALL and limit.dtype.kind in "iu":
-        c = caps.tolist()
-        if all(map(math.isfinite, c)):
-            small = [min(math.floor(x) if x > 0.0 else 0, m)
-                     for x, m in zip(c, limit.tolist(), strict=True)]
-            over = sum(small) - math.floor(free)
-            while over > 0:
-                k = small.index(max(small))  # the first largest, as argmax
-                take = min(over, small[k])
-                small[k] -= take
-                over -= take
+        small = _integer_caps_small(caps.tolist(), limit.tolist(), free)
+        if small is not None:
             return np.array(small, dtype=np.int64)
     out = np.minimum(np.floor(np.maximum(caps, 0.0)), limit).astype(np.int64)
     over = int(out.sum()) - int(np.floor(free))
@@ -85,6 +77,21 @@ def integer_caps(caps: np.ndarray, limit: np.ndarray, free: float) -> np.ndarray
         out[k] -= take
         over -= take
     return out
+
+
+def _integer_caps_small(caps: list[float], limit: list[int], free: float) -> list[int] | None:
+    """:func:`integer_caps` on Python numbers (the same values), or None when a cap is
+    not finite (numpy's NaN handling is not copied)."""
+    if not all(map(math.isfinite, caps)):
+        return None
+    small = [min(math.floor(x) if x > 0.0 else 0, m) for x, m in zip(caps, limit, strict=True)]
+    over = sum(small) - math.floor(free)
+    while over > 0:
+        k = small.index(max(small))  # the first largest, as argmax
+        take = min(over, small[k])
+        small[k] -= take
+        over -= take
+    return small
 
 
 class Allocator:
@@ -124,6 +131,7 @@ class Allocator:
         self.deadline = math.inf if deadline is None else deadline
         self._late_check = patience is not None or deadline is not None
         self.lam: float | None = None
+        self._curves = policy is not None and uses_curves(policy)
         self.n_ticks = 0
         self._recent: deque[float] = deque(maxlen=REFERENCE)
         self._sample = np.empty(0)
@@ -168,9 +176,14 @@ class Allocator:
             for block, lo, hi in parts:
                 self.pacer.observe(block.time[lo:hi])
             budget = self.pacer.budget(t, sum(hi - lo for _, lo, hi in parts), free)
-        if len(parts) == 1 and parts[0][2] - parts[0][1] == 1:
-            self._decide_one(k, t, parts[0][0], parts[0][1], free, holdings, budget)
-            return
+        if len(parts) == 1:
+            block, lo, hi = parts[0]
+            if hi - lo == 1:
+                self._decide_one(k, t, block, lo, free, holdings, budget)
+                return
+            if hi - lo <= SMALL and not self._late_check and self.env.trace is None:
+                self._decide_small(k, t, block, lo, hi, free, holdings, budget)
+                return
         cat = (lambda f: f(parts[0])) if len(parts) == 1 else (
             lambda f: np.concatenate([f(p) for p in parts]))
         idx = cat(lambda p: p[0].pool_index[p[1]:p[2]])
@@ -194,7 +207,8 @@ class Allocator:
                 log_spread=_known(cat(lambda p: p[0].spread[p[1]:p[2]])[keep]),
                 solvability=_known(cat(lambda p: p[0].solvability[p[1]:p[2]])[keep]),
                 true_tau=view.tau[idx[keep]],
-                curves=(view.pool.lengths[idx[keep]], view.good[idx[keep]]),
+                curves=(view.pool.lengths[idx[keep]], view.good[idx[keep]])
+                if self._curves else None,
                 warm_start=self.lam, threshold_sd=_sd(parts[0][0]),
                 prior_thresholds=self._reference(thresholds))
             alloc = self.policy(inp, self.params)
@@ -204,9 +218,6 @@ class Allocator:
                                       budget)
         if late is not None and self.policy is None:
             caps[late] = 0
-        if late is None and len(parts) == 1 and idx.size <= SMALL and self.env.trace is None:
-            self._finish_small(k, t, parts[0], idx, caps, holdings, free, budget)
-            return
         rollout = cat(lambda p: p[0].rollout[p[1]:p[2]])
         generated, correct = replay(view.pool, idx, rollout, caps)
         admit = caps >= 1
@@ -245,15 +256,34 @@ class Allocator:
         self._log(k, t, idx.size, holdings, free, budget, self.lam, n_adm, idx.size - n_adm,
                   committed)
 
-    def _finish_small(self, k: int, t: float, part: tuple[Block, int, int], idx: np.ndarray,
-                      caps: np.ndarray, holdings: float, free: float, budget: float) -> None:
-        """The rest of :meth:`decide` (replay, bank, records, GPU) for a few queries of
-        one block without patience, deadline or trace, on Python lists: the same
-        integers, booleans and float operations as the array form."""
-        block, lo, hi = part
+    def _decide_small(self, k: int, t: float, block: Block, lo: int, hi: int, free: float,
+                      holdings: float, budget: float) -> None:
+        """:meth:`decide` for a few queries of one block without patience, deadline or
+        trace: the policy sees the same arrays; caps, replay, bank, records and GPU
+        entries are computed on Python lists (the same integers, booleans and float
+        operations as the array form)."""
         view = self.view
+        idx = block.pool_index[lo:hi]
+        limit = view.max_tokens[idx]
+        c: list[int] | None = None
+        if self.policy is None:
+            c = limit.tolist()
+        else:
+            thresholds = block.threshold[lo:hi]
+            inp = AllocationInput(
+                thresholds=thresholds, budget=budget, log_spread=_known(block.spread[lo:hi]),
+                solvability=_known(block.solvability[lo:hi]), true_tau=view.tau[idx],
+                curves=(view.pool.lengths[idx], view.good[idx]) if self._curves else None,
+                warm_start=self.lam, threshold_sd=_sd(block),
+                prior_thresholds=self._reference(thresholds))
+            alloc = self.policy(inp, self.params)
+            self.lam = alloc.shadow_price
+            raw = np.asarray(alloc.caps, dtype=np.float64)
+            if raw.size <= SMALL and limit.dtype.kind in "iu":
+                c = _integer_caps_small(raw.tolist(), limit.tolist(), budget)
+            if c is None:
+                c = integer_caps(raw, limit, budget).tolist()
         lengths, graded = view.pool.lengths, view.pool.correct
-        c = caps.tolist()
         gen: list[int] = []
         cor: list[bool] = []
         for i, r, cap in zip(idx.tolist(), block.rollout[lo:hi].tolist(), c, strict=True):
