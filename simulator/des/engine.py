@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from heapq import heappush
+from heapq import heappop, heappush
+from typing import Any
 
 import simpy
 from simpy.events import Event
@@ -48,6 +49,24 @@ class Engine(simpy.Environment):
         """Append ``(name, now)`` to the trace, if tracing."""
         if self.trace is not None:
             self.trace.append((name, self.now))
+
+    def run(self, until: float | Event | None = None) -> Any:
+        """:meth:`simpy.Environment.run`; without ``until``, the same steps in one loop
+        (no method call per event): pop the next event, run its callbacks, raise if it
+        failed undefused, until the queue is empty."""
+        if until is not None:
+            return super().run(until)
+        queue = self._queue
+        while queue:
+            self._now, _, _, event = heappop(queue)
+            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+        return None
 
     def timer(self, fn: Callable[[], None]) -> Timer:
         """A :class:`Timer` running ``fn()`` at GPU priority when set and due (the

@@ -289,8 +289,16 @@ class Occupancy:
 
     def add(self, t0: float, t1: float, active: int, queued: int, tokens: float) -> None:
         """Account [t0, t1) (s) at constant levels."""
-        rate = tokens / (t1 - t0)
-        self.total_area += (active + queued) * (t1 - t0)
+        d = t1 - t0
+        rate = tokens / d
+        self.total_area += (active + queued) * d
+        if t1 < self._end:  # (most intervals: inside the current window)
+            self._area_a += active * d
+            self._area_q += queued * d
+            if active:
+                self._busy += d
+            self._tokens += rate * d
+            return
         while True:
             hi = min(t1, self._end)
             d = hi - t0
