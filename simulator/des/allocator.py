@@ -44,7 +44,8 @@ from simulator.des.ledger import Ledger, PoolView
 from simulator.des.pacing import Pacer
 from simulator.des.records import EXPIRED, TIMED_OUT, Block, Spool
 from simulator.des.replay import replay, replay_one
-from simulator.des.source import ArrivalSource
+from simulator.des.rows import BlockRows
+from simulator.des.source import ArrivalSource, QuerySource
 from simulator.policies import AllocationInput, PolicyFn, uses_curves
 from simulator.serving import Entry, Gpu, PatienceDraws
 
@@ -132,6 +133,9 @@ class Allocator:
         self._late_check = patience is not None or deadline is not None
         self.lam: float | None = None
         self._curves = policy is not None and uses_curves(policy)
+        self._int_limits = view.max_tokens.dtype.kind in "iu"
+        self._whole_blocks = isinstance(source, QuerySource)  # (MultiSource fills blocks)
+        self._rows: BlockRows | None = None  # the current block's rows (small ticks)
         self.n_ticks = 0
         self._recent: deque[float] = deque(maxlen=REFERENCE)
         self._sample = np.empty(0)
@@ -263,37 +267,43 @@ class Allocator:
         entries are computed on Python lists (the same integers, booleans and float
         operations as the array form)."""
         view = self.view
-        idx = block.pool_index[lo:hi]
-        limit = view.max_tokens[idx]
+        rows = self._rows
+        if rows is None or rows.q0 != block.q0:
+            rows = self._rows = BlockRows(block, view) if self._whole_blocks else None
+        if rows is not None:
+            limit_l, tau = rows.limit[lo:hi], rows.tau[lo:hi]
+        else:
+            idx = block.pool_index[lo:hi]
+            limit_l, tau = view.max_tokens[idx].tolist(), view.tau[idx]
         c: list[int] | None = None
         if self.policy is None:
-            c = limit.tolist()
+            c = limit_l
         else:
             thresholds = block.threshold[lo:hi]
+            curves = None
+            if self._curves:
+                idx = block.pool_index[lo:hi]
+                curves = (view.pool.lengths[idx], view.good[idx])
             inp = AllocationInput(
                 thresholds=thresholds, budget=budget, log_spread=_known(block.spread[lo:hi]),
-                solvability=_known(block.solvability[lo:hi]), true_tau=view.tau[idx],
-                curves=(view.pool.lengths[idx], view.good[idx]) if self._curves else None,
+                solvability=_known(block.solvability[lo:hi]), true_tau=tau, curves=curves,
                 warm_start=self.lam, threshold_sd=_sd(block),
                 prior_thresholds=self._reference(thresholds))
             alloc = self.policy(inp, self.params)
             self.lam = alloc.shadow_price
             raw = np.asarray(alloc.caps, dtype=np.float64)
-            if raw.size <= SMALL and limit.dtype.kind in "iu":
-                c = _integer_caps_small(raw.tolist(), limit.tolist(), budget)
+            if raw.size <= SMALL and self._int_limits:
+                c = _integer_caps_small(raw.tolist(), limit_l, budget)
             if c is None:
-                c = integer_caps(raw, limit, budget).tolist()
-        lengths, graded = view.pool.lengths, view.pool.correct
-        gen: list[int] = []
-        cor: list[bool] = []
-        for i, r, cap in zip(idx.tolist(), block.rollout[lo:hi].tolist(), c, strict=True):
-            if cap >= 1:
-                length = int(lengths[i, r])
-                gen.append(min(length, cap))
-                cor.append(bool(graded[i, r]) and length <= cap)
-            else:
-                gen.append(0)
-                cor.append(False)
+                c = integer_caps(raw, view.max_tokens[block.pool_index[lo:hi]], budget).tolist()
+        if rows is not None:
+            lengths, graded = rows.length[lo:hi], rows.graded[lo:hi]
+        else:
+            pool = view.pool
+            idx, roll = block.pool_index[lo:hi], block.rollout[lo:hi]
+            lengths, graded = pool.lengths[idx, roll].tolist(), pool.correct[idx, roll].tolist()
+        gen = [min(n, x) if x >= 1 else 0 for n, x in zip(lengths, c, strict=True)]
+        cor = [x >= 1 and g and n <= x for n, g, x in zip(lengths, graded, c, strict=True)]
         committed = sum(x for x in c if x >= 1)
         self.bank.commit(committed)
         block.tick[lo:hi] = k
@@ -303,9 +313,12 @@ class Allocator:
         lost = [lo + j for j, x in enumerate(c) if x < 1]
         if lost:
             self.ledger.abandoned(block, np.array(lost, dtype=np.int64), t)
-        prompt = (view.prompt_tokens[idx] if block.prompt is None
-                  else block.prompt[lo:hi]).tolist()
-        arrival = block.time[lo:hi].tolist()
+        if rows is not None:
+            prompt, arrival = rows.prompt[lo:hi], rows.arrival[lo:hi]
+        else:
+            prompt = (view.prompt_tokens[block.pool_index[lo:hi]] if block.prompt is None
+                      else block.prompt[lo:hi]).tolist()
+            arrival = block.time[lo:hi].tolist()
         p0, p1, q0 = self.p0, self.p1, block.q0 + lo
         entries: list[Entry] = [
             (q0 + j, gen[j], p0 + p1 * float(prompt[j]), arrival[j], prompt[j], x, math.inf)
