@@ -75,7 +75,7 @@ def test_reference_sample_keeps_the_last_predictions() -> None:
             assert out.dtype == np.float64
 
 
-@pytest.mark.parametrize("policy", ["clear", "uniform", "oracle"])
+@pytest.mark.parametrize("policy", ["clear", "uniform", "oracle", "shadow-price"])
 def test_small_tick_run_equals_the_array_form(policy: str, monkeypatch: pytest.MonkeyPatch
                                                ) -> None:
     """A whole run with the list path (up to SMALL queries a tick) and with it switched

@@ -285,8 +285,11 @@ class Allocator:
                 idx = block.pool_index[lo:hi]
                 curves = (view.pool.lengths[idx], view.good[idx])
             inp = AllocationInput(
-                thresholds=thresholds, budget=budget, log_spread=_known(block.spread[lo:hi]),
-                solvability=_known(block.solvability[lo:hi]), true_tau=tau, curves=curves,
+                thresholds=thresholds, budget=budget,
+                log_spread=None if rows is not None and rows.no_spread
+                else _known(block.spread[lo:hi]),
+                solvability=None if rows is not None and rows.no_solvability
+                else _known(block.solvability[lo:hi]), true_tau=tau, curves=curves,
                 warm_start=self.lam, threshold_sd=_sd(block),
                 prior_thresholds=self._reference(thresholds))
             alloc = self.policy(inp, self.params)

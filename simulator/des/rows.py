@@ -29,6 +29,8 @@ class BlockRows:
             a trace's are whole-number floats, passed on as the array form does).
         arrival: arrival time (s).
         tau: (n,) true thresholds (tokens), for the policy's ``true_tau``.
+        no_spread, no_solvability: the predictor gave no ``log_spread`` (or
+            ``solvability``) for any row: every slice of it is all NaN.
     """
 
     def __init__(self, block: Block, view: PoolView) -> None:
@@ -41,3 +43,5 @@ class BlockRows:
         self.prompt: list[int] = prompt.tolist()
         self.arrival: list[float] = block.time.tolist()
         self.tau: np.ndarray = view.tau[idx]
+        self.no_spread = bool(np.isnan(block.spread).all())
+        self.no_solvability = bool(np.isnan(block.solvability).all())
