@@ -147,12 +147,15 @@ class Timer:
             self._ev = At(self._env, time, GPU, self._due)
             self._queued = time
 
-    def _due(self, _ev: Event) -> None:
+    def _due(self, ev: Event) -> None:
         self._ev, self._queued = None, math.inf
         time = self.time
         if self._env._now < time:  # moved later since this entry was queued
-            if time < math.inf:
-                self._ev = At(self._env, time, GPU, self._due)
+            if time < math.inf:  # re-queue the same event (as a new At would be queued)
+                env = self._env
+                ev.callbacks = [self._due]
+                heappush(env._queue, (time, GPU, next(env._eid), ev))  # type: ignore[misc]
+                self._ev = ev  # type: ignore[assignment]
                 self._queued = time
             return
         self._fn()
