@@ -130,12 +130,13 @@ class Timer:
         time: when ``fn`` is due (s); ``inf``: never.
     """
 
-    __slots__ = ("_env", "_ev", "_fn", "_queued", "time")
+    __slots__ = ("_env", "_ev", "_fn", "_queued", "_spare", "time")
 
     def __init__(self, env: Engine, fn: Callable[[], None]) -> None:
         self._env, self._fn = env, fn
         self._ev: At | None = None
         self._queued = math.inf   # time of the live queue entry (inf: none)
+        self._spare: Event | None = None  # an entry that has run, to queue again
         self.time = math.inf
 
     def set(self, time: float) -> None:
@@ -144,18 +145,28 @@ class Timer:
         if time < self._queued:
             if self._ev is not None:
                 self._ev.cancel()
-            self._ev = At(self._env, time, GPU, self._due)
+            spare, self._spare = self._spare, None
+            if spare is None:
+                self._ev = At(self._env, time, GPU, self._due)
+            else:
+                self._requeue(spare, time)
             self._queued = time
+
+    def _requeue(self, ev: Event, time: float) -> None:
+        """Queue ``ev``, an entry of this timer that has run, again at ``time`` (as a new
+        :class:`At` would be queued: after every event queued so far)."""
+        env = self._env
+        ev.callbacks = [self._due]
+        heappush(env._queue, (time, GPU, next(env._eid), ev))  # type: ignore[misc]
+        self._ev = ev  # type: ignore[assignment]
 
     def _due(self, ev: Event) -> None:
         self._ev, self._queued = None, math.inf
         time = self.time
         if self._env._now < time:  # moved later since this entry was queued
-            if time < math.inf:  # re-queue the same event (as a new At would be queued)
-                env = self._env
-                ev.callbacks = [self._due]
-                heappush(env._queue, (time, GPU, next(env._eid), ev))  # type: ignore[misc]
-                self._ev = ev  # type: ignore[assignment]
+            if time < math.inf:
+                self._requeue(ev, time)
                 self._queued = time
             return
+        self._spare = ev  # (done with: the next set() reuses it)
         self._fn()
