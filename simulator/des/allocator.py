@@ -147,20 +147,21 @@ class Allocator:
         the processes started at time 0 (the streams draw their first blocks)."""
         At(self.env, 0.0, START, self._plan)
 
-    def _plan(self, _ev: Event | None = None) -> None:
-        """Queue the next tick, if an arrival is left to decide."""
+    def _plan(self, ev: Event) -> None:
+        """Queue the next tick, if an arrival is left to decide (``ev``: the event that
+        has just run, queued again)."""
         nxt = self.source.peek()
         if nxt == np.inf:
             return
         self._t = nxt if self.period == 0 else self.n_ticks * self.period
-        At(self.env, self._t, TICK, self._tick)
+        self.env.again(ev, self._t, TICK, self._tick)
 
-    def _tick(self, _ev: Event) -> None:
+    def _tick(self, ev: Event) -> None:
         t = self._t
         self.decide(t)
         if self.progress is not None:
             self.progress(t)
-        self._plan()
+        self._plan(ev)
 
     def decide(self, t: float) -> None:
         """One tick at time ``t`` (s)."""

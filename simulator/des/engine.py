@@ -68,6 +68,14 @@ class Engine(simpy.Environment):
                 raise exc
         return None
 
+    def again(self, ev: Event, time: float, priority: int,
+              fn: Callable[[Event], None]) -> None:
+        """Queue ``ev``, an event that has run, again at ``time`` (s, >= now) with
+        ``fn`` as its callback: the queue order of a new :class:`At` made now, without
+        making one."""
+        ev.callbacks = [fn]
+        heappush(self._queue, (time, priority, next(self._eid), ev))  # type: ignore[misc]
+
     def timer(self, fn: Callable[[], None]) -> Timer:
         """A :class:`Timer` running ``fn()`` at GPU priority when set and due (the
         GPU's :class:`~simulator.serving.clock.Clock`)."""
@@ -155,9 +163,7 @@ class Timer:
     def _requeue(self, ev: Event, time: float) -> None:
         """Queue ``ev``, an entry of this timer that has run, again at ``time`` (as a new
         :class:`At` would be queued: after every event queued so far)."""
-        env = self._env
-        ev.callbacks = [self._due]
-        heappush(env._queue, (time, GPU, next(env._eid), ev))  # type: ignore[misc]
+        self._env.again(ev, time, GPU, self._due)
         self._ev = ev  # type: ignore[assignment]
 
     def _due(self, ev: Event) -> None:

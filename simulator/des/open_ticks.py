@@ -74,7 +74,7 @@ class OpenTicks:
         self._g = 0
         At(self.env, self._times[0], TICK, self._tick)
 
-    def _tick(self, _ev: Event) -> None:
+    def _tick(self, ev: Event) -> None:
         env, gpu, progress = self.env, self.gpu, self.progress
         times, bounds, entries = self._times, self._bounds, self._entries
         g, n = self._g, len(times)
@@ -93,7 +93,7 @@ class OpenTicks:
             if not env.next_is(times[g], TICK):
                 break
         self._g = g
-        At(env, times[g], TICK, self._tick)
+        env.again(ev, times[g], TICK, self._tick)
 
     def _decide(self, parts: list[tuple[Block, int, int]]) -> None:
         """Every decision of the arrivals ``parts``: records, tick rows, GPU entries."""
