@@ -76,6 +76,11 @@ class Engine(simpy.Environment):
         ev.callbacks = [fn]
         heappush(self._queue, (time, priority, next(self._eid), ev))  # type: ignore[misc]
 
+    def call_at(self, time: float, fn: Callable[[], None]) -> At:
+        """Run ``fn()`` at absolute ``time`` (s) at :data:`GPU` priority; the returned
+        event's :meth:`At.cancel` stops it."""
+        return At(self, time, GPU, lambda _ev: fn())
+
     def timer(self, fn: Callable[[], None]) -> Timer:
         """A :class:`Timer` running ``fn()`` at GPU priority when set and due (the
         GPU's :class:`~simulator.serving.clock.Clock`)."""

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Clock", "Levels", "Outcomes", "Timer"]
+__all__ = ["Clock", "Handle", "Levels", "Outcomes", "Timer"]
+
+
+class Handle(Protocol):
+    """A scheduled callback that can be cancelled before it fires."""
+
+    def cancel(self) -> None:
+        """Never run the callback."""
+        ...
 
 
 class Timer(Protocol):
@@ -27,7 +35,8 @@ class Timer(Protocol):
 
 
 class Clock(Protocol):
-    """The engine's clock: the time now (s), an optional trace, a movable callback."""
+    """The engine's clock: the time now (s), an optional trace, scheduled callbacks
+    (one-off, or a movable :class:`Timer`)."""
 
     @property
     def now(self) -> float:
@@ -38,6 +47,10 @@ class Clock(Protocol):
 
     def log(self, name: str) -> None:
         """Append ``(name, now)`` to the trace, if tracing."""
+        ...
+
+    def call_at(self, time: float, fn: Callable[[], None]) -> Handle:
+        """Run ``fn`` at absolute ``time`` (s, >= now) with the GPU's priority."""
         ...
 
     def timer(self, fn: Callable[[], None]) -> Timer:
