@@ -75,7 +75,7 @@ def test_reference_sample_keeps_the_last_predictions() -> None:
             assert out.dtype == np.float64
 
 
-@pytest.mark.parametrize("policy", ["clear", "uniform", "oracle"])
+@pytest.mark.parametrize("policy", ["clear", "uniform", "oracle", "shadow-price"])
 def test_small_tick_run_equals_the_array_form(policy: str, monkeypatch: pytest.MonkeyPatch
                                                ) -> None:
     """A whole run with the list path (up to SMALL queries a tick) and with it switched
@@ -102,3 +102,28 @@ def test_small_tick_run_equals_the_array_form(policy: str, monkeypatch: pytest.M
     if policy == "clear":   # a scarce budget: both branches (abandon, admit) ran
         assert (small.queries["outcome"] == "abandoned").any()
     assert (small.queries["cap"] > 0).any()
+
+
+def test_small_tick_of_several_streams_equals_the_array_form(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks that several streams fill as they go (no whole-block rows) take the
+    small tick's per-tick gathers: the same frames as the array form."""
+    from simulator.des import allocator
+    from simulator.des.runner import run
+    from simulator.pools.source import resolve_pool
+    from tests.des_helpers import scenario
+
+    streams = [{"name": n, "mix": "balanced", "arrivals": {"kind": "poisson", "rate": 2.0}}
+               for n in ("a", "b")]
+    sc = scenario(pool="default", arrivals=None, streams=streams, n_queries=600, seed=3,
+                  allocator={"policy": "clear", "period": 1.0, "budget_rate": 800.0,
+                             "window": 10.0},
+                  gpu={"max_seqs": 64, "s0": 0.012, "s1": 0.0002, "p0": 0.01,
+                       "p1": 0.00005})
+    pool = resolve_pool("default")
+    small = run(sc, pool=pool)
+    monkeypatch.setattr(allocator, "SMALL", 0)
+    arrays = run(sc, pool=pool)
+    assert small.queries.equals(arrays.queries)
+    assert small.ticks.equals(arrays.ticks)
+    assert (small.ticks["pending"] > 1).any() and (small.queries["cap"] > 0).any()

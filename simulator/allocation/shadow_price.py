@@ -169,7 +169,7 @@ def solve_exact(thresholds: np.ndarray, budget: float, alpha: float = 2.0,
     t = np.asarray(thresholds, dtype=np.float64)
     n = t.size
     if 0 < n <= SMALL:
-        if isinstance(beta, float | int):
+        if isinstance(beta, (float, int)):  # noqa: UP038 (a tuple: no union built per call)
             if not (math.isfinite(beta) and beta > 0):
                 raise ValueError("beta must be finite and > 0 per token")
             b_small = [float(beta)] * n

@@ -32,20 +32,21 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 from simpy.events import Event
 
 from simulator.des.bank import TokenBank
-from simulator.des.engine import TICK, At, Engine
+from simulator.des.engine import START, TICK, At, Engine
 from simulator.des.ledger import Ledger, PoolView
 from simulator.des.pacing import Pacer
 from simulator.des.records import EXPIRED, TIMED_OUT, Block, Spool
 from simulator.des.replay import replay, replay_one
-from simulator.des.source import ArrivalSource
-from simulator.policies import AllocationInput, PolicyFn
+from simulator.des.rows import BlockRows
+from simulator.des.source import ArrivalSource, QuerySource
+from simulator.policies import AllocationInput, PolicyFn, uses_curves
 from simulator.serving import Entry, Gpu, PatienceDraws
 
 __all__ = ["REFERENCE", "Allocator", "integer_caps"]
@@ -66,16 +67,8 @@ def integer_caps(caps: np.ndarray, limit: np.ndarray, free: float) -> np.ndarray
     values: floor, min and the sum are exact; ``tests/test_des_small_tick.py``).
     """
     if caps.size <= SMALL and limit.dtype.kind in "iu":
-        c = caps.tolist()
-        if all(map(math.isfinite, c)):
-            small = [min(math.floor(x) if x > 0.0 else 0, m)
-                     for x, m in zip(c, limit.tolist(), strict=True)]
-            over = sum(small) - math.floor(free)
-            while over > 0:
-                k = small.index(max(small))  # the first largest, as argmax
-                take = min(over, small[k])
-                small[k] -= take
-                over -= take
+        small = _integer_caps_small(caps.tolist(), limit.tolist(), free)
+        if small is not None:
             return np.array(small, dtype=np.int64)
     out = np.minimum(np.floor(np.maximum(caps, 0.0)), limit).astype(np.int64)
     over = int(out.sum()) - int(np.floor(free))
@@ -85,6 +78,21 @@ def integer_caps(caps: np.ndarray, limit: np.ndarray, free: float) -> np.ndarray
         out[k] -= take
         over -= take
     return out
+
+
+def _integer_caps_small(caps: list[float], limit: list[int], free: float) -> list[int] | None:
+    """:func:`integer_caps` on Python numbers (the same values), or None when a cap is
+    not finite (numpy's NaN handling is not copied)."""
+    if not all(map(math.isfinite, caps)):
+        return None
+    small = [min(math.floor(x) if x > 0.0 else 0, m) for x, m in zip(caps, limit, strict=True)]
+    over = sum(small) - math.floor(free)
+    while over > 0:
+        k = small.index(max(small))  # the first largest, as argmax
+        take = min(over, small[k])
+        small[k] -= take
+        over -= take
+    return small
 
 
 class Allocator:
@@ -124,22 +132,36 @@ class Allocator:
         self.deadline = math.inf if deadline is None else deadline
         self._late_check = patience is not None or deadline is not None
         self.lam: float | None = None
+        self._curves = policy is not None and uses_curves(policy)
+        self._int_limits = view.max_tokens.dtype.kind in "iu"
+        self._whole_blocks = isinstance(source, QuerySource)  # (MultiSource fills blocks)
+        self._rows: BlockRows | None = None  # the current block's rows (small ticks)
         self.n_ticks = 0
         self._recent: deque[float] = deque(maxlen=REFERENCE)
         self._sample = np.empty(0)
         self._fresh = 0
+        self._t = 0.0  # time of the queued tick (s)
 
-    def process(self) -> Generator[Event, None, None]:
-        """Tick until every arrival has been decided."""
-        while True:
-            nxt = self.source.peek()
-            if nxt == np.inf:
-                return
-            t = nxt if self.period == 0 else self.n_ticks * self.period
-            yield At(self.env, t, TICK)
-            self.decide(t)
-            if self.progress is not None:
-                self.progress(t)
+    def start(self) -> None:
+        """Tick until every arrival has been decided: the first tick is planned after
+        the processes started at time 0 (the streams draw their first blocks)."""
+        At(self.env, 0.0, START, self._plan)
+
+    def _plan(self, ev: Event) -> None:
+        """Queue the next tick, if an arrival is left to decide (``ev``: the event that
+        has just run, queued again)."""
+        nxt = self.source.peek()
+        if nxt == np.inf:
+            return
+        self._t = nxt if self.period == 0 else self.n_ticks * self.period
+        self.env.again(ev, self._t, TICK, self._tick)
+
+    def _tick(self, ev: Event) -> None:
+        t = self._t
+        self.decide(t)
+        if self.progress is not None:
+            self.progress(t)
+        self._plan(ev)
 
     def decide(self, t: float) -> None:
         """One tick at time ``t`` (s)."""
@@ -159,9 +181,14 @@ class Allocator:
             for block, lo, hi in parts:
                 self.pacer.observe(block.time[lo:hi])
             budget = self.pacer.budget(t, sum(hi - lo for _, lo, hi in parts), free)
-        if len(parts) == 1 and parts[0][2] - parts[0][1] == 1:
-            self._decide_one(k, t, parts[0][0], parts[0][1], free, holdings, budget)
-            return
+        if len(parts) == 1:
+            block, lo, hi = parts[0]
+            if hi - lo == 1:
+                self._decide_one(k, t, block, lo, free, holdings, budget)
+                return
+            if hi - lo <= SMALL and not self._late_check and self.env.trace is None:
+                self._decide_small(k, t, block, lo, hi, free, holdings, budget)
+                return
         cat = (lambda f: f(parts[0])) if len(parts) == 1 else (
             lambda f: np.concatenate([f(p) for p in parts]))
         idx = cat(lambda p: p[0].pool_index[p[1]:p[2]])
@@ -185,7 +212,8 @@ class Allocator:
                 log_spread=_known(cat(lambda p: p[0].spread[p[1]:p[2]])[keep]),
                 solvability=_known(cat(lambda p: p[0].solvability[p[1]:p[2]])[keep]),
                 true_tau=view.tau[idx[keep]],
-                curves=(view.pool.lengths[idx[keep]], view.good[idx[keep]]),
+                curves=(view.pool.lengths[idx[keep]], view.good[idx[keep]])
+                if self._curves else None,
                 warm_start=self.lam, threshold_sd=_sd(parts[0][0]),
                 prior_thresholds=self._reference(thresholds))
             alloc = self.policy(inp, self.params)
@@ -195,9 +223,6 @@ class Allocator:
                                       budget)
         if late is not None and self.policy is None:
             caps[late] = 0
-        if late is None and len(parts) == 1 and idx.size <= SMALL and self.env.trace is None:
-            self._finish_small(k, t, parts[0], idx, caps, holdings, free, budget)
-            return
         rollout = cat(lambda p: p[0].rollout[p[1]:p[2]])
         generated, correct = replay(view.pool, idx, rollout, caps)
         admit = caps >= 1
@@ -236,25 +261,53 @@ class Allocator:
         self._log(k, t, idx.size, holdings, free, budget, self.lam, n_adm, idx.size - n_adm,
                   committed)
 
-    def _finish_small(self, k: int, t: float, part: tuple[Block, int, int], idx: np.ndarray,
-                      caps: np.ndarray, holdings: float, free: float, budget: float) -> None:
-        """The rest of :meth:`decide` (replay, bank, records, GPU) for a few queries of
-        one block without patience, deadline or trace, on Python lists: the same
-        integers, booleans and float operations as the array form."""
-        block, lo, hi = part
+    def _decide_small(self, k: int, t: float, block: Block, lo: int, hi: int, free: float,
+                      holdings: float, budget: float) -> None:
+        """:meth:`decide` for a few queries of one block without patience, deadline or
+        trace: the policy sees the same arrays; caps, replay, bank, records and GPU
+        entries are computed on Python lists (the same integers, booleans and float
+        operations as the array form)."""
         view = self.view
-        lengths, graded = view.pool.lengths, view.pool.correct
-        c = caps.tolist()
-        gen: list[int] = []
-        cor: list[bool] = []
-        for i, r, cap in zip(idx.tolist(), block.rollout[lo:hi].tolist(), c, strict=True):
-            if cap >= 1:
-                length = int(lengths[i, r])
-                gen.append(min(length, cap))
-                cor.append(bool(graded[i, r]) and length <= cap)
-            else:
-                gen.append(0)
-                cor.append(False)
+        rows = self._rows
+        if rows is None or rows.q0 != block.q0:
+            rows = self._rows = BlockRows(block, view) if self._whole_blocks else None
+        if rows is not None:
+            limit_l, tau = rows.limit[lo:hi], rows.tau[lo:hi]
+        else:
+            idx = block.pool_index[lo:hi]
+            limit_l, tau = view.max_tokens[idx].tolist(), view.tau[idx]
+        c: list[int] | None = None
+        if self.policy is None:
+            c = limit_l
+        else:
+            thresholds = block.threshold[lo:hi]
+            curves = None
+            if self._curves:
+                idx = block.pool_index[lo:hi]
+                curves = (view.pool.lengths[idx], view.good[idx])
+            inp = AllocationInput(
+                thresholds=thresholds, budget=budget,
+                log_spread=None if rows is not None and rows.no_spread
+                else _known(block.spread[lo:hi]),
+                solvability=None if rows is not None and rows.no_solvability
+                else _known(block.solvability[lo:hi]), true_tau=tau, curves=curves,
+                warm_start=self.lam, threshold_sd=_sd(block),
+                prior_thresholds=self._reference(thresholds))
+            alloc = self.policy(inp, self.params)
+            self.lam = alloc.shadow_price
+            raw = np.asarray(alloc.caps, dtype=np.float64)
+            if raw.size <= SMALL and self._int_limits:
+                c = _integer_caps_small(raw.tolist(), limit_l, budget)
+            if c is None:
+                c = integer_caps(raw, view.max_tokens[block.pool_index[lo:hi]], budget).tolist()
+        if rows is not None:
+            lengths, graded = rows.length[lo:hi], rows.graded[lo:hi]
+        else:
+            pool = view.pool
+            idx, roll = block.pool_index[lo:hi], block.rollout[lo:hi]
+            lengths, graded = pool.lengths[idx, roll].tolist(), pool.correct[idx, roll].tolist()
+        gen = [min(n, x) if x >= 1 else 0 for n, x in zip(lengths, c, strict=True)]
+        cor = [x >= 1 and g and n <= x for n, g, x in zip(lengths, graded, c, strict=True)]
         committed = sum(x for x in c if x >= 1)
         self.bank.commit(committed)
         block.tick[lo:hi] = k
@@ -264,9 +317,12 @@ class Allocator:
         lost = [lo + j for j, x in enumerate(c) if x < 1]
         if lost:
             self.ledger.abandoned(block, np.array(lost, dtype=np.int64), t)
-        prompt = (view.prompt_tokens[idx] if block.prompt is None
-                  else block.prompt[lo:hi]).tolist()
-        arrival = block.time[lo:hi].tolist()
+        if rows is not None:
+            prompt, arrival = rows.prompt[lo:hi], rows.arrival[lo:hi]
+        else:
+            prompt = (view.prompt_tokens[block.pool_index[lo:hi]] if block.prompt is None
+                      else block.prompt[lo:hi]).tolist()
+            arrival = block.time[lo:hi].tolist()
         p0, p1, q0 = self.p0, self.p1, block.q0 + lo
         entries: list[Entry] = [
             (q0 + j, gen[j], p0 + p1 * float(prompt[j]), arrival[j], prompt[j], x, math.inf)

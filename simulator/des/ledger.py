@@ -73,13 +73,11 @@ class Ledger:
         self.blocks, self.view, self.bank, self.sink = blocks, view, bank, sink
         self.streams, self.extended, self.replicas = streams, extended, replicas
         self._next = 0
-        self.counts = np.zeros(6, dtype=np.int64)
 
     def abandoned(self, block: Block, rows: np.ndarray, t: float) -> None:
         """Queries ``rows`` of ``block`` got no tokens at the tick at ``t`` (s)."""
         block.outcome[rows] = ABANDONED
         block.end[rows] = t
-        self.counts[ABANDONED] += rows.size
         self._resolve(block, int(rows.size))
 
     def started(self, q: int, t: float) -> None:
@@ -91,11 +89,11 @@ class Ledger:
         block = self.blocks[q >> _SHIFT]
         j = q & _MASK
         block.end[j] = t
-        code = CORRECT if block.correct[j] else WRONG
-        block.outcome[j] = code
-        self.counts[code] += 1
+        block.outcome[j] = CORRECT if block.correct[j] else WRONG
         self.bank.settle(t, float(block.cap[j]), float(block.generated[j]))
-        self._resolve(block, 1)
+        block.remaining -= 1
+        if block.remaining == 0:
+            self.flush(final=False)
 
     def expired(self, q: int, t_end: float, t_now: float) -> None:
         """Query ``q`` expired in the GPU queue at ``t_end``; its cap returns at ``t_now``."""
@@ -103,7 +101,6 @@ class Ledger:
         j = q & _MASK
         block.end[j] = t_end
         block.outcome[j] = EXPIRED
-        self.counts[EXPIRED] += 1
         self.bank.settle(t_now, float(block.cap[j]), 0.0)
         block.generated[j] = 0
         self._resolve(block, 1)
@@ -116,7 +113,6 @@ class Ledger:
         block.end[j] = t
         block.outcome[j] = TIMED_OUT
         block.correct[j] = False
-        self.counts[TIMED_OUT] += 1
         self.bank.settle(t, float(block.cap[j]), float(used))
         block.generated[j] = used
         self._resolve(block, 1)
@@ -127,7 +123,6 @@ class Ledger:
         (``EXPIRED``) when their tick came: no cap, ending at ``ends`` (s)."""
         block.outcome[rows] = code
         block.end[rows] = ends
-        self.counts[code] += rows.size
         self._resolve(block, int(rows.size))
 
     def preempted(self, q: int) -> None:

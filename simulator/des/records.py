@@ -15,6 +15,7 @@ writes chunk files and joins them into one file at the end (CLI).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -237,22 +238,37 @@ class Spool:
                  schema: dict[str, pl.DataType] | None = None) -> None:
         self.name, self.sink, self.rows = name, sink, rows
         self.schema = SCHEMAS[name] if schema is None else schema
-        self._cols: list[list[float | int | None]] = [[] for _ in self.schema]
+        self._rows: list[tuple[float | int | None, ...]] = []
 
     def append(self, *row: float | int | None) -> None:
         """One row, in schema column order."""
-        for col, v in zip(self._cols, row, strict=True):
-            col.append(v)
-        if len(self._cols[0]) >= self.rows:
+        rows = self._rows
+        rows.append(row)
+        if len(rows) >= self.rows:
             self.flush()
+
+    def extend(self, *cols: Sequence[float | int | None]) -> None:
+        """Many rows, as one list per column in schema order (the same chunks as
+        appending them one by one)."""
+        done, n = 0, len(cols[0])
+        while done < n:
+            take = min(n - done, self.rows - len(self._rows))
+            self._rows.extend(zip(*(c[done:done + take] for c in cols), strict=True))
+            done += take
+            if len(self._rows) >= self.rows:
+                self.flush()
 
     def flush(self) -> None:
         """Send the buffered rows to the sink."""
-        if self._cols[0]:
-            data = {k: pl.Series(k, c, dtype=t)
-                    for (k, t), c in zip(self.schema.items(), self._cols, strict=True)}
+        if self._rows:
+            if len(self._rows[0]) != len(self.schema):
+                raise ValueError(f"{self.name}: rows of {len(self._rows[0])} values for "
+                                 f"{len(self.schema)} columns")
+            data = {k: pl.Series(k, list(c), dtype=t)
+                    for (k, t), c in zip(self.schema.items(), zip(*self._rows, strict=True),
+                                         strict=True)}
             self.sink.write(self.name, pl.DataFrame(data))
-            self._cols = [[] for _ in self.schema]
+            self._rows = []
 
 
 class Occupancy:
@@ -273,8 +289,16 @@ class Occupancy:
 
     def add(self, t0: float, t1: float, active: int, queued: int, tokens: float) -> None:
         """Account [t0, t1) (s) at constant levels."""
-        rate = tokens / (t1 - t0)
-        self.total_area += (active + queued) * (t1 - t0)
+        d = t1 - t0
+        rate = tokens / d
+        self.total_area += (active + queued) * d
+        if t1 < self._end:  # (most intervals: inside the current window)
+            self._area_a += active * d
+            self._area_q += queued * d
+            if active:
+                self._busy += d
+            self._tokens += rate * d
+            return
         while True:
             hi = min(t1, self._end)
             d = hi - t0

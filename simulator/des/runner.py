@@ -27,6 +27,7 @@ from simulator.des.engine import Engine
 from simulator.des.kvlog import KvLevels
 from simulator.des.ledger import Ledger, PoolView
 from simulator.des.online import CountingBank, OnlineHook
+from simulator.des.open_ticks import OpenTicks
 from simulator.des.pacing import Pacer
 from simulator.des.records import (
     GPU_REPLICA_SCHEMA,
@@ -157,12 +158,20 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     bar = _bar(scenario) if progress else None
     patience = (None if scenario.patience is None
                 else PatienceDraws(scenario.patience, rng_for(scenario.seed, "patience")))
-    allocator = Allocator(env, period, source, bank, gpu, ledger, view, policy, a.params,
-                          ticks, (scenario.gpu.p0, scenario.gpu.p1),
-                          progress=None if bar is None else
-                          (lambda t: bar.update(_progress(scenario, source, t) - bar.n)),
-                          pacer=pacer, patience=patience, deadline=scenario.gpu.deadline)
-    env.process(allocator.process())
+    tick_progress = (None if bar is None else
+                     (lambda t: bar.update(_progress(scenario, source, t) - bar.n)))
+    allocator: Allocator | OpenTicks
+    if (period == 0 and policy is None and patience is None and scenario.gpu.deadline
+            is None and trace is None and isinstance(source, QuerySource)):
+        # every query admitted with its L_max at its arrival: decided a block at a time
+        allocator = OpenTicks(env, source, gpu, view, ticks,
+                              (scenario.gpu.p0, scenario.gpu.p1), tick_progress)
+    else:
+        allocator = Allocator(env, period, source, bank, gpu, ledger, view, policy,
+                              a.params, ticks, (scenario.gpu.p0, scenario.gpu.p1),
+                              progress=tick_progress, pacer=pacer, patience=patience,
+                              deadline=scenario.gpu.deadline)
+    allocator.start()
     env.run()
     end = float(env.now)
     gpu.close(end)

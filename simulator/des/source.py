@@ -12,6 +12,7 @@ The allocator tick takes the arrivals with time <= now via :meth:`QuerySource.ta
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Protocol
 
 import numpy as np
@@ -86,6 +87,7 @@ class QuerySource:
         self._done = False
         self._cur: Block | None = None
         self._pos = 0
+        self._times: list[float] = []  # the current block's arrival times (s)
         self.n_arrivals = 0
 
     def _draw(self) -> Block | None:
@@ -125,18 +127,31 @@ class QuerySource:
 
     def peek(self) -> float:
         """Arrival time (s) of the next untaken query; ``inf`` when none is left."""
+        if self._pos < len(self._times):
+            return self._times[self._pos]
         while self._cur is None or self._pos >= self._cur.n:
             self._cur, self._pos = self._draw(), 0
             if self._cur is None:
+                self._times = []
                 return np.inf
-        return float(self._cur.time[self._pos])
+        self._times = self._cur.time.tolist()
+        return self._times[self._pos]
+
+    def take_block(self) -> list[tuple[Block, int, int]]:
+        """:meth:`take` up to the last arrival time of the current block: the rest of
+        it, and the first rows of the next block if they arrive at that same time;
+        ``[]`` when no arrival is left."""
+        if self.peek() == np.inf:
+            return []
+        assert self._cur is not None
+        return self.take(float(self._cur.time[-1]))
 
     def take(self, t: float) -> list[tuple[Block, int, int]]:
         """Every untaken arrival with time <= ``t``, as ``(block, lo, hi)`` slices."""
         out: list[tuple[Block, int, int]] = []
         while self.peek() <= t:
             assert self._cur is not None
-            hi = int(np.searchsorted(self._cur.time, t, side="right"))
+            hi = bisect_right(self._times, t, self._pos)  # (rows before _pos are <= t)
             out.append((self._cur, self._pos, hi))
             self._pos = hi
         return out

@@ -170,7 +170,7 @@ def check_input(inp: AllocationInput) -> tuple[np.ndarray, float]:
     elif not (np.isfinite(t).all() and (t > 0).all()):
         raise ValueError("thresholds must be finite and > 0 tokens")
     b = float(inp.budget)
-    if not np.isfinite(b) or b < 0:
+    if not math.isfinite(b) or b < 0:
         raise ValueError(f"budget must be finite and >= 0 tokens, got {inp.budget!r}")
     return t, b
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Clock", "Handle", "Levels", "Outcomes"]
+__all__ = ["Clock", "Handle", "Levels", "Outcomes", "Timer"]
 
 
 class Handle(Protocol):
@@ -22,8 +22,21 @@ class Handle(Protocol):
         ...
 
 
+class Timer(Protocol):
+    """One pending callback whose time can move (``inf``: not pending).
+
+    The callback runs only when it is due: moving the time later never calls it at
+    the old time.
+    """
+
+    def set(self, time: float) -> None:
+        """Call back at ``time`` (s, >= now; ``inf``: not at all) instead."""
+        ...
+
+
 class Clock(Protocol):
-    """The engine's clock: the time now (s), an optional trace, scheduled callbacks."""
+    """The engine's clock: the time now (s), an optional trace, scheduled callbacks
+    (one-off, or a movable :class:`Timer`)."""
 
     @property
     def now(self) -> float:
@@ -38,6 +51,10 @@ class Clock(Protocol):
 
     def call_at(self, time: float, fn: Callable[[], None]) -> Handle:
         """Run ``fn`` at absolute ``time`` (s, >= now) with the GPU's priority."""
+        ...
+
+    def timer(self, fn: Callable[[], None]) -> Timer:
+        """A :class:`Timer` that runs ``fn()`` with the GPU's priority."""
         ...
 
 

@@ -14,10 +14,10 @@ the time to advance V is a quadratic (:mod:`simulator.serving.steptime`). A sequ
 that starts decoding at V_j with g tokens to generate leaves when V reaches V_j + g;
 the prefill head finishes when its remaining prompt is done; memory fills when the KV
 held reaches the pool (:mod:`simulator.serving.memory`). The resource keeps heaps of
-finish points, timer-prefill ends and client give-up times, and keeps exactly one
-engine callback armed, at the earliest of them: it re-arms only when the next event
-moves earlier (the superseded callback is cancelled, never run). No event is ever
-scheduled per token; work per event is O(log n).
+finish points, timer-prefill ends and client give-up times, and one engine
+:class:`~simulator.serving.clock.Timer` set to the earliest of them: it runs only when
+an event is due (a next event that moved later never wakes the GPU at the old time).
+No event is ever scheduled per token; work per event is O(log n).
 
 Memory (``kv_tokens``). ``on-demand``: when the KV held reaches the pool, the newest
 sequence is preempted: it frees its KV, keeps the tokens it generated, and goes to a
@@ -44,7 +44,7 @@ import math
 from collections import deque
 from heapq import heappop, heappush
 
-from simulator.serving.clock import Clock, Handle, Levels, Outcomes
+from simulator.serving.clock import Clock, Levels, Outcomes
 from simulator.serving.memory import KvPool
 from simulator.serving.spec import GpuSpec
 from simulator.serving.steptime import steps_in, time_for
@@ -126,9 +126,7 @@ class FluidGpu:
         self._resume: deque[Seq] = deque()                   # preempted, newest first
         self._mem: dict[int, Seq] = {}                       # in memory, by admission
         self._firsts: list[int] = []  # started decoding at this instant, first token due
-        self._armed: Handle | None = None
-        self._armed_t = math.inf
-        self._next_t = math.inf
+        self._timer = clock.timer(self._fire)
         self._trace = clock.trace is not None
 
     # ---- state -------------------------------------------------------------------
@@ -436,27 +434,10 @@ class FluidGpu:
             heappop(give)
         if give and give[0][0] < nxt:
             nxt = give[0][0]
-        if nxt == math.inf:
-            self._next_t = nxt
-            return
-        nxt = max(nxt, self.clock.now)
-        self._next_t = nxt
-        if nxt < self._armed_t:
-            if self._armed is not None:
-                self._armed.cancel()
-            self._arm(nxt)
-
-    def _arm(self, t: float) -> None:
-        self._armed = self.clock.call_at(t, self._fire)
-        self._armed_t = t
+        self._timer.set(nxt if nxt == math.inf else max(nxt, self.clock.now))
 
     def _fire(self) -> None:
-        self._armed, self._armed_t = None, math.inf
         t = self.clock.now
-        if t < self._next_t:  # the next event moved later since this was armed
-            if self._next_t < math.inf:
-                self._arm(self._next_t)
-            return
         self._advance(t)
         eps = 1e-9 * max(1.0, self.v)
         dec, pre = self._dec, self._pre
