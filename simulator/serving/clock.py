@@ -40,6 +40,10 @@ class Clock(Protocol):
         """Run ``fn`` at absolute ``time`` (s, >= now) with the GPU's priority."""
         ...
 
+    def peek(self) -> float:
+        """Time (s) of the earliest scheduled callback or event (inf if none)."""
+        ...
+
 
 class Levels(Protocol):
     """Time-weighted recorder of the GPU's levels."""

@@ -129,6 +129,8 @@ class FluidGpu:
         self._armed: Handle | None = None
         self._armed_t = math.inf
         self._next_t = math.inf
+        self._give_next = False  # the next event is a client give-up (see _plan)
+        self._quiet = False      # a fill would change nothing (see _event)
         self._trace = clock.trace is not None
 
     # ---- state -------------------------------------------------------------------
@@ -228,12 +230,17 @@ class FluidGpu:
             self.on_expire(s.q, t, t)
             if self._trace:
                 self.clock.log(f"expire q{s.q}")
+        self._quiet = False
         self._schedule()
 
-    def _fill(self, t: float) -> None:
+    def _fill(self, t: float) -> bool:
+        """Waiting requests take free slots, in order, while they fit. Returns False
+        when a prompt waits for the next step boundary (``_chunk_at``), True when the
+        rest waits for an event: slots, memory, the prompt in the step budget, or
+        nothing waits."""
         queue, resume = self.queue, self._resume
         if not queue and not resume:  # nothing waits (the common case at low load)
-            return
+            return True
         mem = self.mem
         while self.active < self.slots:
             if resume:
@@ -241,7 +248,7 @@ class FluidGpu:
             elif queue:
                 s, src = queue[0], queue
             else:
-                return
+                return True
             if s.state == GONE:  # gave up while waiting
                 src.popleft()
                 continue
@@ -259,17 +266,18 @@ class FluidGpu:
                 if self._odm and self.n_dec:
                     held += self.n_dec * (self._boundary() - self.v)
                 if not mem.fits(held, context, s.cap):
-                    return  # FIFO: the head waits for memory
+                    return True  # FIFO: the head waits for memory
             if self.budget is not None:
                 if self._chunk is not None:
-                    return  # one prompt at a time in the step budget (fluid)
+                    return True  # one prompt at a time in the step budget (fluid)
                 if self.n_dec and not self._spill and self._boundary() > self.v + 1e-9:
                     self._chunk_at = self._boundary()  # the step's budget is planned
-                    return
+                    return False
             src.popleft()
             if src is queue:
                 self.n_queued -= 1
             self._load(s, t, context)
+        return True
 
     def _load(self, s: Seq, t: float, context: float) -> None:
         """``s`` takes a slot at ``t``: its KV is allocated and its prefill starts."""
@@ -329,19 +337,22 @@ class FluidGpu:
             s.first = True
             self._firsts.append(s.q)
 
-    def _expire_due(self, t: float) -> None:
+    def _expire_due(self, t: float) -> bool:
         """Queued requests whose deadline is <= ``t`` expire now (the queue is in arrival
-        order, so they are a prefix of it)."""
+        order, so they are a prefix of it). Returns whether any did."""
         queue = self.queue
+        expired = False
         while queue and (queue[0].state == GONE or queue[0].arrival + self.deadline <= t):
             s = queue.popleft()
             if s.state == GONE:
                 continue
             self.n_queued -= 1
             s.state = GONE
+            expired = True
             self.on_expire(s.q, t, t)
             if self._trace:
                 self.clock.log(f"expire q{s.q}")
+        return expired
 
     # ---- leaving memory ------------------------------------------------------------
     def _unload(self, s: Seq) -> float:
@@ -378,7 +389,7 @@ class FluidGpu:
 
     def _give_up(self, s: Seq, t: float) -> None:
         if s.state == QUEUED:
-            if s in self._resume:  # rare: a preempted request, O(len(resume))
+            if s.started:  # rare: a preempted request (resume queue), O(len(resume))
                 self._resume.remove(s)
             else:
                 self.n_queued -= 1  # lazily removed from the queue
@@ -392,6 +403,14 @@ class FluidGpu:
 
     # ---- events ------------------------------------------------------------------
     def _schedule(self) -> None:
+        """Plan the next event and arm the engine callback for it."""
+        self._plan()
+        self._arm_next()
+
+    def _plan(self) -> None:
+        """Set ``_next_t``, the time (s) of the next event, and ``_give_next``: whether
+        it is a client give-up earlier than every other event (one :meth:`_fire` may
+        then handle it in line, see there)."""
         if self._firsts:  # first token: one fluid step of the batch as it is now
             t1 = self.t + time_for(1.0, self.step_time(), self.s2 * self.n_dec)
             for q in self._firsts:
@@ -401,26 +420,33 @@ class FluidGpu:
         while dec and dec[0][3].epoch != dec[0][2]:
             heappop(dec)
         nxt = math.inf
+        v = self.v
+        n = self.n_dec
         if self._plain:
             if dec:
-                step = self.s0 + self.s1 * self.n_dec
-                nxt = self.t + max(dec[0][0] - self.v, 0.0) * step
-        else:
-            dx = max(dec[0][0] - self.v, 0.0) if dec else math.inf
-            r = self._rate()
-            if r > 0:
-                dx = min(dx, max(self._chunk_left, 0.0) / r)
-            if self._odm and self.n_dec:  # the boundary before the next step overflows
-                vb = self._boundary()
-                held = self.held + self.n_dec * (vb - self.v)
-                k = math.floor((self.mem.capacity + 0.5 - held) / self.n_dec)
-                dx = min(dx, vb - self.v + max(k, 0))
+                step = self.s0 + self.s1 * n
+                nxt = self.t + max(dec[0][0] - v, 0.0) * step
+        else:  # (the arithmetic of step_time, _rate, _boundary and time_for, in line)
+            dx = max(dec[0][0] - v, 0.0) if dec else math.inf
+            r = 0.0
+            if self._chunk is not None and self.budget is not None:
+                r = float(max(self.budget - n, 0))
+                if r > 0:
+                    dx = min(dx, max(self._chunk_left, 0.0) / r)
+            if n:
+                if self._odm:  # the boundary before the next step overflows
+                    vb = float(math.ceil(v - 1e-9 * max(1.0, v)))
+                    held = self.held + n * (vb - v)
+                    k = math.floor((self.mem.capacity + 0.5 - held) / n)
+                    dx = min(dx, vb - v + max(k, 0))
+                if self._chunk_at < math.inf and self._chunk_at > v:
+                    dx = min(dx, self._chunk_at - v)
             if self._joins:
-                dx = min(dx, max(self._joins[0][0] - self.v, 0.0))
-            if self._chunk_at < math.inf and self.n_dec and self._chunk_at > self.v:
-                dx = min(dx, self._chunk_at - self.v)
+                dx = min(dx, max(self._joins[0][0] - v, 0.0))
             if dx < math.inf:
-                nxt = self.t + time_for(dx, self.step_time(), self.s2 * self.n_dec)
+                a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
+                b = self.s2 * n
+                nxt = self.t + (dx * a if b == 0.0 else dx * (a + 0.5 * b * dx))
         pre = self._pre
         while pre and pre[0][3].epoch != pre[0][2]:
             heappop(pre)
@@ -434,13 +460,17 @@ class FluidGpu:
         give = self._give
         while give and give[0][2].state == GONE:
             heappop(give)
-        if give and give[0][0] < nxt:
+        self._give_next = bool(give) and give[0][0] < nxt
+        if self._give_next:
             nxt = give[0][0]
-        if nxt == math.inf:
-            self._next_t = nxt
-            return
-        nxt = max(nxt, self.clock.now)
+        if nxt < math.inf:
+            nxt = max(nxt, self.t)  # (self.t: the time now)
         self._next_t = nxt
+
+    def _arm_next(self) -> None:
+        """Arm the engine callback at ``_next_t`` if that is earlier than the armed one
+        (the superseded callback is cancelled)."""
+        nxt = self._next_t
         if nxt < self._armed_t:
             if self._armed is not None:
                 self._armed.cancel()
@@ -451,19 +481,49 @@ class FluidGpu:
         self._armed_t = t
 
     def _fire(self) -> None:
+        """The engine callback: handle the event due now.
+
+        Then, while the next event is a client give-up earlier than anything else
+        scheduled on the engine (``clock.peek``: allocator ticks, other replicas,
+        cancelled callbacks), handle it here at its own time without a round trip
+        through the engine's queue: nothing else can act in between, and the GPU reads
+        the time only from its argument. Not when tracing (the trace reads the clock).
+        """
         self._armed, self._armed_t = None, math.inf
         t = self.clock.now
         if t < self._next_t:  # the next event moved later since this was armed
             if self._next_t < math.inf:
                 self._arm(self._next_t)
             return
+        self._event(t)
+        if self._give_next and not self._trace:
+            until = self.clock.peek()
+            last = t
+            while self._give_next and self._next_t < until:
+                last = self._next_t
+                self._event(last)
+            if last > t and self._next_t == math.inf:
+                self._arm(last)  # a callback that finds nothing due, so the engine's
+                #                  clock still ends at the GPU's last event
+        self._arm_next()
+
+    def _event(self, t: float) -> None:
+        """Handle everything due at ``t`` (s), in the order of the module docstring,
+        and plan the next event.
+
+        ``_quiet``: the last fill stopped on something only an event changes (slots,
+        memory, the prompt in the step budget) and nothing changed since; then a client
+        who gives up in the FIFO queue behind its head cannot let anyone in, and the
+        fill is skipped (it would find the same head blocked)."""
         self._advance(t)
+        quiet = self._quiet
         eps = 1e-9 * max(1.0, self.v)
         dec, pre = self._dec, self._pre
         while dec and dec[0][0] <= self.v + eps:
             _, q, epoch, s = heappop(dec)
             if s.epoch != epoch:
                 continue
+            quiet = False
             self._unload(s)
             s.state = GONE
             self.on_leave(q, t)
@@ -473,35 +533,53 @@ class FluidGpu:
             _, q, epoch, s = heappop(pre)
             if s.epoch != epoch:
                 continue
+            quiet = False
             self.n_pre -= 1
             self._ready(s, t)
             if self._trace:
                 self.clock.log(f"decode q{q}")
         chunk = self._chunk
         if chunk is not None and self._chunk_left <= 1e-9 * max(1.0, chunk.prompt):
+            quiet = False
             self._chunk = None
             self._spill = True
             self._ready(chunk, t)
             if self._trace:
                 self.clock.log(f"decode q{chunk.q}")
-        if self._joins:
+        joins = self._joins
+        if joins and joins[0][0] <= self.v + eps:
+            quiet = False
             self._join_due(t)
         give = self._give
         while give and give[0][0] <= t:
             _, _, s = heappop(give)
-            if s.state != GONE:
-                self._give_up(s, t)
-        self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
-        if self.queue or self._resume:
-            self._fill(t)
+            if s.state == GONE:
+                continue
+            if quiet and (s.state != QUEUED or s.started or self._heads(s)):
+                quiet = False
+            self._give_up(s, t)
+        if not quiet:
+            self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
+            self._quiet = self._fill(t) if self.queue or self._resume else False
         self._spill = False
         if self._odm and self.n_dec and self._boundary() <= self.v + 1e-9 * max(1.0, self.v):
             # the next step's tokens must fit: the newest sequences give way
             while self._mem and self.held + self.n_dec > self.mem.capacity + 0.5:
+                self._quiet = False
                 self._preempt()
-        if self.queue:
-            self._expire_due(t)
-        self._schedule()
+        if self.queue and self._expire_due(t):
+            self._quiet = False
+        self._plan()
+
+    def _heads(self, s: Seq) -> bool:
+        """Whether FIFO-queued ``s`` is the request the fill tries next (the resume
+        queue is empty and ``s`` is the first live entry of the FIFO queue)."""
+        if self._resume:
+            return False
+        queue = self.queue
+        while queue[0].state == GONE:
+            queue.popleft()
+        return queue[0] is s
 
     def _join_due(self, t: float) -> None:
         joins = self._joins
