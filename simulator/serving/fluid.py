@@ -43,15 +43,18 @@ from __future__ import annotations
 import math
 from collections import deque
 from heapq import heappop, heappush
+from math import ceil as _ceil
+from math import floor as _floor
 
 from simulator.serving.clock import Clock, Handle, Levels, Outcomes
 from simulator.serving.memory import KvPool
 from simulator.serving.spec import GpuSpec
-from simulator.serving.steptime import steps_in, time_for
+from simulator.serving.steptime import time_for
 
 __all__ = ["Entry", "FluidGpu", "Seq"]
 
 QUEUED, PREFILL, CHUNK, JOIN, DECODE, GONE = range(6)
+_INF = math.inf
 
 Entry = tuple[int, int, float, float, int, int, float]
 """(query, tokens g >= 1, timer prefill s, arrival s, prompt tokens, cap tokens,
@@ -63,15 +66,16 @@ class Seq:
     (non-zero after a preemption); ``held``: KV tokens it holds; ``epoch`` invalidates
     stale heap entries."""
 
-    __slots__ = ("arrival", "cap", "ctx0", "done", "epoch", "fin", "first", "g", "give_up",
-                 "held", "prefill", "prompt", "q", "started", "state", "v0")
+    __slots__ = ("arrival", "cap", "done", "epoch", "first", "g", "give_up", "held",
+                 "prefill", "prompt", "q", "started", "state", "v0")
+    held: float  # set when it takes a slot
+    v0: float    # V when it started decoding (set then)
 
     def __init__(self, q: int, g: int, prefill: float, arrival: float, prompt: int,
                  cap: int, give_up: float) -> None:
         self.q, self.g, self.prefill, self.arrival = q, g, prefill, arrival
         self.prompt, self.cap, self.give_up = prompt, cap, give_up
         self.done = 0.0
-        self.held = self.ctx0 = self.fin = self.v0 = 0.0
         self.epoch = 0
         self.state = QUEUED
         self.started = self.first = False
@@ -98,6 +102,7 @@ class FluidGpu:
         self.budget = spec.max_batched_tokens  # None = timer prefill
         self.mem = KvPool(spec.kv_tokens, spec.block_size, spec.admission, spec.watermark)
         self._odm = self.mem.limited and not self.mem.reserve  # holdings grow
+        self._capacity = self.mem.capacity
         self.occupancy = occupancy
         self._out = outcomes
         self.on_start, self.on_leave, self.on_expire = (outcomes.started, outcomes.left,
@@ -183,10 +188,14 @@ class FluidGpu:
                 dv = dt / (self.s0 + self.s1 * n)
                 self.v += dv
                 tokens = n * dv
-        else:
-            r = self._rate()
+        else:  # (the arithmetic of _rate, step_time and steps_in, in line)
+            chunk = self._chunk
+            r = (float(max(self.budget - n, 0))
+                 if chunk is not None and self.budget is not None else 0.0)
             if n or r or self._joins:
-                dv = steps_in(dt, self.step_time(), self.s2 * n)
+                a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
+                b = self.s2 * n
+                dv = dt / a if b == 0.0 else 2.0 * dt / (a + math.sqrt(a * a + 2.0 * b * dt))
                 self.v += dv
                 tokens = n * dv
                 self.ctx += tokens
@@ -194,7 +203,8 @@ class FluidGpu:
                     self.held += tokens
                 if r:
                     self._chunk_left -= r * dv
-        self.occupancy.add(self.t, t, self.active, self.n_queued + len(self._resume), tokens)
+        self.occupancy.add(self.t, t, n + self.n_pre + self.n_join + (self._chunk is not None),
+                           self.n_queued + len(self._resume), tokens)
         self.t = t
 
     # ---- joins -------------------------------------------------------------------
@@ -330,9 +340,7 @@ class FluidGpu:
         s.epoch += 1
         self.n_dec += 1
         s.v0 = self.v
-        s.ctx0 = s.prompt + s.done
-        s.fin = self.v + (s.g - s.done)
-        heappush(self._dec, (s.fin, s.q, s.epoch, s))
+        heappush(self._dec, (self.v + (s.g - s.done), s.q, s.epoch, s))
         if self._extended and not s.first:
             s.first = True
             self._firsts.append(s.q)
@@ -410,7 +418,10 @@ class FluidGpu:
     def _plan(self) -> None:
         """Set ``_next_t``, the time (s) of the next event, and ``_give_next``: whether
         it is a client give-up earlier than every other event (one :meth:`_fire` may
-        then handle it in line, see there)."""
+        then handle it in line, see there).
+
+        (``b if b > a else a`` is ``max(a, b)`` and ``b if b < a else a`` is
+        ``min(a, b)``, operand for operand: the same floats, without the calls.)"""
         if self._firsts:  # first token: one fluid step of the batch as it is now
             t1 = self.t + time_for(1.0, self.step_time(), self.s2 * self.n_dec)
             for q in self._firsts:
@@ -419,7 +430,7 @@ class FluidGpu:
         dec = self._dec
         while dec and dec[0][3].epoch != dec[0][2]:
             heappop(dec)
-        nxt = math.inf
+        nxt = _INF
         v = self.v
         n = self.n_dec
         if self._plain:
@@ -427,7 +438,11 @@ class FluidGpu:
                 step = self.s0 + self.s1 * n
                 nxt = self.t + max(dec[0][0] - v, 0.0) * step
         else:  # (the arithmetic of step_time, _rate, _boundary and time_for, in line)
-            dx = max(dec[0][0] - v, 0.0) if dec else math.inf
+            dx = _INF
+            if dec:
+                dx = dec[0][0] - v
+                if dx < 0.0:
+                    dx = 0.0
             r = 0.0
             if self._chunk is not None and self.budget is not None:
                 r = float(max(self.budget - n, 0))
@@ -435,36 +450,46 @@ class FluidGpu:
                     dx = min(dx, max(self._chunk_left, 0.0) / r)
             if n:
                 if self._odm:  # the boundary before the next step overflows
-                    vb = float(math.ceil(v - 1e-9 * max(1.0, v)))
-                    held = self.held + n * (vb - v)
-                    k = math.floor((self.mem.capacity + 0.5 - held) / n)
-                    dx = min(dx, vb - v + max(k, 0))
-                if self._chunk_at < math.inf and self._chunk_at > v:
-                    dx = min(dx, self._chunk_at - v)
+                    vb = float(_ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
+                    k = _floor((self._capacity + 0.5 - (self.held + n * (vb - v))) / n)
+                    y = vb - v + (0 if k < 0 else k)
+                    if y < dx:
+                        dx = y
+                at = self._chunk_at
+                if at < _INF and at > v and at - v < dx:
+                    dx = at - v
             if self._joins:
-                dx = min(dx, max(self._joins[0][0] - v, 0.0))
-            if dx < math.inf:
+                y = self._joins[0][0] - v
+                if y < 0.0:
+                    y = 0.0
+                if y < dx:
+                    dx = y
+            if dx < _INF:
                 a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
                 b = self.s2 * n
                 nxt = self.t + (dx * a if b == 0.0 else dx * (a + 0.5 * b * dx))
         pre = self._pre
-        while pre and pre[0][3].epoch != pre[0][2]:
-            heappop(pre)
-        if pre and pre[0][0] < nxt:
-            nxt = pre[0][0]
+        if pre:
+            while pre and pre[0][3].epoch != pre[0][2]:
+                heappop(pre)
+            if pre and pre[0][0] < nxt:
+                nxt = pre[0][0]
         queue = self.queue
-        while queue and queue[0].state == GONE:
-            queue.popleft()
-        if queue and queue[0].arrival + self.deadline < nxt:  # head's deadline
-            nxt = queue[0].arrival + self.deadline
+        if queue:
+            while queue and queue[0].state == GONE:
+                queue.popleft()
+            if queue and queue[0].arrival + self.deadline < nxt:  # head's deadline
+                nxt = queue[0].arrival + self.deadline
         give = self._give
-        while give and give[0][2].state == GONE:
-            heappop(give)
-        self._give_next = bool(give) and give[0][0] < nxt
-        if self._give_next:
-            nxt = give[0][0]
-        if nxt < math.inf:
-            nxt = max(nxt, self.t)  # (self.t: the time now)
+        self._give_next = False
+        if give:
+            while give and give[0][2].state == GONE:
+                heappop(give)
+            if give and give[0][0] < nxt:
+                self._give_next = True
+                nxt = give[0][0]
+        if nxt < _INF and self.t > nxt:
+            nxt = self.t  # (self.t: the time now)
         self._next_t = nxt
 
     def _arm_next(self) -> None:
@@ -489,23 +514,55 @@ class FluidGpu:
         through the engine's queue: nothing else can act in between, and the GPU reads
         the time only from its argument. Not when tracing (the trace reads the clock).
         """
-        self._armed, self._armed_t = None, math.inf
+        self._armed, self._armed_t = None, _INF
         t = self.clock.now
         if t < self._next_t:  # the next event moved later since this was armed
-            if self._next_t < math.inf:
+            if self._next_t < _INF:
                 self._arm(self._next_t)
             return
-        self._event(t)
+        if self._give_next:
+            self._give_up_due(t)
+        else:
+            self._event(t)
         if self._give_next and not self._trace:
             until = self.clock.peek()
             last = t
             while self._give_next and self._next_t < until:
                 last = self._next_t
-                self._event(last)
-            if last > t and self._next_t == math.inf:
+                self._give_up_due(last)
+            if last > t and self._next_t == _INF:
                 self._arm(last)  # a callback that finds nothing due, so the engine's
                 #                  clock still ends at the GPU's last event
         self._arm_next()
+
+    def _give_up_due(self, t: float) -> None:
+        """The next event, at ``t`` (s), is a client give-up (``_give_next``).
+
+        When the fill is quiet (see :meth:`_event`) and the client waits in the FIFO
+        queue behind its head, and nothing else falls due at ``t`` within the rounding
+        :meth:`_event` allows, all that happens is the give-up: no fill, no preemption,
+        no expiry. Otherwise :meth:`_event` handles ``t``."""
+        give = self._give
+        s = give[0][2]
+        if not self._quiet or s.state != QUEUED or s.started or self._heads(s):
+            self._event(t)
+            return
+        self._advance(t)
+        v = self.v
+        eps = 1e-9 * (v if v > 1.0 else 1.0)  # (as in _event)
+        dec, joins, chunk = self._dec, self._joins, self._chunk
+        if ((dec and dec[0][0] <= v + eps) or (joins and joins[0][0] <= v + eps)
+                or (chunk is not None and self._chunk_left <= 1e-9 * max(1.0, chunk.prompt))
+                or (self._odm and self.n_dec and float(_ceil(v - eps)) <= v + eps)):
+            self._event(t)  # (_advance is then a no-op)
+            return
+        heappop(give)
+        self.n_queued -= 1
+        s.state = GONE
+        self._out.timed_out(s.q, t, 0)  # (no token yet: min(int(s.done + 1e-9), s.g) = 0)
+        if self._trace:
+            self.clock.log(f"timeout q{s.q}")
+        self._plan()
 
     def _event(self, t: float) -> None:
         """Handle everything due at ``t`` (s), in the order of the module docstring,
@@ -517,7 +574,8 @@ class FluidGpu:
         fill is skipped (it would find the same head blocked)."""
         self._advance(t)
         quiet = self._quiet
-        eps = 1e-9 * max(1.0, self.v)
+        v = self.v
+        eps = 1e-9 * (v if v > 1.0 else 1.0)  # (max(1.0, v))
         dec, pre = self._dec, self._pre
         while dec and dec[0][0] <= self.v + eps:
             _, q, epoch, s = heappop(dec)
@@ -562,13 +620,16 @@ class FluidGpu:
             self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
             self._quiet = self._fill(t) if self.queue or self._resume else False
         self._spill = False
-        if self._odm and self.n_dec and self._boundary() <= self.v + 1e-9 * max(1.0, self.v):
-            # the next step's tokens must fit: the newest sequences give way
-            while self._mem and self.held + self.n_dec > self.mem.capacity + 0.5:
-                self._quiet = False
-                self._preempt()
-        if self.queue and self._expire_due(t):
-            self._quiet = False
+        if self._odm and self.n_dec:
+            v = self.v
+            eps = 1e-9 * (v if v > 1.0 else 1.0)
+            if float(_ceil(v - eps)) <= v + eps:  # (_boundary() at a boundary)
+                # the next step's tokens must fit: the newest sequences give way
+                while self._mem and self.held + self.n_dec > self._capacity + 0.5:
+                    self._quiet = False
+                    self._preempt()
+        if self.queue and self.deadline < math.inf and self._expire_due(t):
+            self._quiet = False  # (without a deadline _plan drops given-up heads)
         self._plan()
 
     def _heads(self, s: Seq) -> bool:
