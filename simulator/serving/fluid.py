@@ -41,6 +41,7 @@ the original model's (dV = dt / (s0 + s1 n)), so its outputs are reproduced bit 
 from __future__ import annotations
 
 import math
+from bisect import insort
 from collections import deque
 from heapq import heappop, heappush
 from math import ceil as _ceil
@@ -117,7 +118,6 @@ class FluidGpu:
         self.n_dec = 0
         self.n_pre = 0
         self.n_join = 0       # prefilled, joining decoding at the next step boundary
-        self.n_queued = 0     # live requests in the FIFO queue
         self.preemptions = 0
         self._chunk: Seq | None = None   # the sequence being prefilled in the step budget
         self._chunk_left = 0.0           # its prompt tokens still to prefill
@@ -126,8 +126,15 @@ class FluidGpu:
         self._joins: deque[tuple[float, int, Seq]] = deque()  # (V of the boundary, epoch, seq)
         self._dec: list[tuple[float, int, int, Seq]] = []    # (V at finish, q, epoch, seq)
         self._pre: list[tuple[float, int, int, Seq]] = []    # (time prefill ends, ...)
-        self._give: list[tuple[float, int, Seq]] = []        # (give-up time, q, seq)
-        self.queue: deque[Seq] = deque()
+        # client give-ups: a heap of times (s) and who gives up then (a list, in query
+        # order, when several do); a request waiting in the FIFO queue is its entry
+        # there and its number in _waiting, a Seq only from when it takes a slot
+        # (_patient: those with a give-up time, until they end)
+        self._give: list[float] = []
+        self._give_q: dict[float, int | list[int]] = {}
+        self.queue: deque[Entry] = deque()                  # FIFO, lazily cleaned
+        self._waiting: set[int] = set()                     # live in the FIFO queue
+        self._patient: dict[int, Seq] = {}
         self._resume: deque[Seq] = deque()                   # preempted, newest first
         self._mem: dict[int, Seq] = {}                       # in memory, by admission
         self._firsts: list[int] = []  # started decoding at this instant, first token due
@@ -153,9 +160,14 @@ class FluidGpu:
         return float(math.ceil(self.v - 1e-9 * max(1.0, self.v)))
 
     @property
+    def n_queued(self) -> int:
+        """Requests waiting in the FIFO queue."""
+        return len(self._waiting)
+
+    @property
     def load(self) -> int:
         """Requests in slots or waiting (FIFO and resume queues)."""
-        return self.active + self.n_queued + len(self._resume)
+        return self.active + len(self._waiting) + len(self._resume)
 
     def sync(self, t: float) -> None:
         """Advance the fluid state to ``t`` (s) without handling events (a router reads
@@ -204,7 +216,7 @@ class FluidGpu:
                 if r:
                     self._chunk_left -= r * dv
         self.occupancy.add(self.t, t, n + self.n_pre + self.n_join + (self._chunk is not None),
-                           self.n_queued + len(self._resume), tokens)
+                           len(self._waiting) + len(self._resume), tokens)
         self.t = t
 
     # ---- joins -------------------------------------------------------------------
@@ -216,30 +228,39 @@ class FluidGpu:
         expires at once too.
         """
         self._advance(t)
-        queue = self.queue
+        queue, waiting = self.queue, self._waiting
         mem = self.mem
+        possible = mem.possible if mem.limited else None
+        give, give_q = self._give, self._give_q
         for e in entries:
-            s = Seq(*e)
-            if mem.limited and not mem.possible(s.prompt, s.g, s.cap):
-                self.on_expire(s.q, t, t)
+            q = e[0]
+            if possible is not None and not possible(e[4], e[1], e[5]):
+                self.on_expire(q, t, t)
                 if self._trace:
-                    self.clock.log(f"expire q{s.q}")
+                    self.clock.log(f"expire q{q}")
                 continue
-            queue.append(s)
-            self.n_queued += 1
-            if s.give_up < math.inf:
-                heappush(self._give, (s.give_up, s.q, s))
+            queue.append(e)
+            waiting.add(q)
+            g = e[6]
+            if g < _INF:
+                x = give_q.get(g)
+                if x is None:
+                    give_q[g] = q
+                else:  # (a tie: in query order, as a heap of (time, query) pops)
+                    if isinstance(x, int):
+                        x = give_q[g] = [x]
+                    insort(x, q)
+                heappush(give, g)
         self._fill(t)
         self._expire_due(t)
-        while self.n_queued > self.max_queue:
-            s = queue.pop()
-            if s.state == GONE:
+        while len(waiting) > self.max_queue:
+            q = queue.pop()[0]
+            if q not in waiting:
                 continue
-            self.n_queued -= 1
-            s.state = GONE
-            self.on_expire(s.q, t, t)
+            waiting.remove(q)
+            self.on_expire(q, t, t)
             if self._trace:
-                self.clock.log(f"expire q{s.q}")
+                self.clock.log(f"expire q{q}")
         self._quiet = False
         self._schedule()
 
@@ -248,34 +269,39 @@ class FluidGpu:
         when a prompt waits for the next step boundary (``_chunk_at``), True when the
         rest waits for an event: slots, memory, the prompt in the step budget, or
         nothing waits."""
-        queue, resume = self.queue, self._resume
+        queue, resume, waiting = self.queue, self._resume, self._waiting
         if not queue and not resume:  # nothing waits (the common case at low load)
             return True
         mem = self.mem
         while self.active < self.slots:
+            s: Seq | None
             if resume:
-                s, src = resume[0], resume
+                s = resume[0]
+                if s.state == GONE:  # gave up while waiting
+                    resume.popleft()
+                    continue
+                context, cap = s.prompt + s.done, s.cap
             elif queue:
-                s, src = queue[0], queue
+                e = queue[0]
+                if e[0] not in waiting:  # gave up while waiting
+                    queue.popleft()
+                    continue
+                if e[3] + self.deadline < t:  # decided after its deadline
+                    queue.popleft()
+                    waiting.remove(e[0])
+                    self.on_expire(e[0], e[3] + self.deadline, t)
+                    if self._trace:
+                        self.clock.log(f"expire q{e[0]}")
+                    continue
+                s = None
+                context, cap = e[4] + 0.0, e[5]  # (prompt + no tokens done)
             else:
                 return True
-            if s.state == GONE:  # gave up while waiting
-                src.popleft()
-                continue
-            if src is queue and s.arrival + self.deadline < t:  # decided after its deadline
-                queue.popleft()
-                self.n_queued -= 1
-                s.state = GONE
-                self.on_expire(s.q, s.arrival + self.deadline, t)
-                if self._trace:
-                    self.clock.log(f"expire q{s.q}")
-                continue
-            context = s.prompt + s.done
             if mem.limited:  # KV as allocated for the step in progress
                 held = self.held
                 if self._odm and self.n_dec:
                     held += self.n_dec * (self._boundary() - self.v)
-                if not mem.fits(held, context, s.cap):
+                if not mem.fits(held, context, cap):
                     return True  # FIFO: the head waits for memory
             if self.budget is not None:
                 if self._chunk is not None:
@@ -283,9 +309,12 @@ class FluidGpu:
                 if self.n_dec and not self._spill and self._boundary() > self.v + 1e-9:
                     self._chunk_at = self._boundary()  # the step's budget is planned
                     return False
-            src.popleft()
-            if src is queue:
-                self.n_queued -= 1
+            if s is None:
+                queue.popleft()
+                waiting.remove(e[0])
+                s = Seq(*e)
+            else:
+                resume.popleft()
             self._load(s, t, context)
         return True
 
@@ -293,6 +322,8 @@ class FluidGpu:
         """``s`` takes a slot at ``t``: its KV is allocated and its prefill starts."""
         if not s.started:
             s.started = True
+            if s.give_up < _INF:
+                self._patient[s.q] = s
             self.on_start(s.q, t)
             if self._trace:
                 self.clock.log(f"start q{s.q}")
@@ -348,18 +379,17 @@ class FluidGpu:
     def _expire_due(self, t: float) -> bool:
         """Queued requests whose deadline is <= ``t`` expire now (the queue is in arrival
         order, so they are a prefix of it). Returns whether any did."""
-        queue = self.queue
+        queue, waiting = self.queue, self._waiting
         expired = False
-        while queue and (queue[0].state == GONE or queue[0].arrival + self.deadline <= t):
-            s = queue.popleft()
-            if s.state == GONE:
+        while queue and (queue[0][0] not in waiting or queue[0][3] + self.deadline <= t):
+            q = queue.popleft()[0]
+            if q not in waiting:
                 continue
-            self.n_queued -= 1
-            s.state = GONE
+            waiting.remove(q)
             expired = True
-            self.on_expire(s.q, t, t)
+            self.on_expire(q, t, t)
             if self._trace:
-                self.clock.log(f"expire q{s.q}")
+                self.clock.log(f"expire q{q}")
         return expired
 
     # ---- leaving memory ------------------------------------------------------------
@@ -396,11 +426,10 @@ class FluidGpu:
             self.clock.log(f"preempt q{s.q}")
 
     def _give_up(self, s: Seq, t: float) -> None:
-        if s.state == QUEUED:
-            if s.started:  # rare: a preempted request (resume queue), O(len(resume))
-                self._resume.remove(s)
-            else:
-                self.n_queued -= 1  # lazily removed from the queue
+        """The client of ``s`` (it has taken a slot before) gives up at ``t`` (s)."""
+        del self._patient[s.q]
+        if s.state == QUEUED:  # rare: a preempted request (resume queue), O(len(resume))
+            self._resume.remove(s)
             used = s.done
         else:
             used = self._unload(s)
@@ -408,6 +437,26 @@ class FluidGpu:
         self._out.timed_out(s.q, t, min(int(used + 1e-9), s.g))
         if self._trace:
             self.clock.log(f"timeout q{s.q}")
+
+    def _give_gone(self, q: int, t: float) -> None:
+        """The client of ``q``, waiting in the FIFO queue, gives up at ``t`` (s) (its
+        entry leaves the queue lazily)."""
+        self._waiting.remove(q)
+        self._out.timed_out(q, t, 0)  # (no token yet)
+        if self._trace:
+            self.clock.log(f"timeout q{q}")
+
+    def _pop_give(self) -> int:
+        """Remove the earliest give-up; its query."""
+        t = heappop(self._give)
+        x = self._give_q[t]
+        if isinstance(x, int):
+            del self._give_q[t]
+            return x
+        q = x.pop(0)
+        if len(x) == 1:
+            self._give_q[t] = x[0]
+        return q
 
     # ---- events ------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -476,18 +525,24 @@ class FluidGpu:
                 nxt = pre[0][0]
         queue = self.queue
         if queue:
-            while queue and queue[0].state == GONE:
+            waiting = self._waiting
+            while queue and queue[0][0] not in waiting:
                 queue.popleft()
-            if queue and queue[0].arrival + self.deadline < nxt:  # head's deadline
-                nxt = queue[0].arrival + self.deadline
+            if queue and queue[0][3] + self.deadline < nxt:  # head's deadline
+                nxt = queue[0][3] + self.deadline
         give = self._give
         self._give_next = False
         if give:
-            while give and give[0][2].state == GONE:
-                heappop(give)
-            if give and give[0][0] < nxt:
+            give_q, waiting, patient = self._give_q, self._waiting, self._patient
+            while give:
+                x = give_q[give[0]]
+                q = x if isinstance(x, int) else x[0]
+                if q in waiting or q in patient:
+                    break
+                self._pop_give()  # (it ended before its client gave up)
+            if give and give[0] < nxt:
                 self._give_next = True
-                nxt = give[0][0]
+                nxt = give[0]
         if nxt < _INF and self.t > nxt:
             nxt = self.t  # (self.t: the time now)
         self._next_t = nxt
@@ -542,9 +597,9 @@ class FluidGpu:
         queue behind its head, and nothing else falls due at ``t`` within the rounding
         :meth:`_event` allows, all that happens is the give-up: no fill, no preemption,
         no expiry. Otherwise :meth:`_event` handles ``t``."""
-        give = self._give
-        s = give[0][2]
-        if not self._quiet or s.state != QUEUED or s.started or self._heads(s):
+        x = self._give_q[self._give[0]]
+        q = x if isinstance(x, int) else x[0]
+        if not self._quiet or q not in self._waiting or self._heads(q):
             self._event(t)
             return
         self._advance(t)
@@ -556,12 +611,8 @@ class FluidGpu:
                 or (self._odm and self.n_dec and float(_ceil(v - eps)) <= v + eps)):
             self._event(t)  # (_advance is then a no-op)
             return
-        heappop(give)
-        self.n_queued -= 1
-        s.state = GONE
-        self._out.timed_out(s.q, t, 0)  # (no token yet: min(int(s.done + 1e-9), s.g) = 0)
-        if self._trace:
-            self.clock.log(f"timeout q{s.q}")
+        self._pop_give()
+        self._give_gone(q, t)
         self._plan()
 
     def _event(self, t: float) -> None:
@@ -584,6 +635,8 @@ class FluidGpu:
             quiet = False
             self._unload(s)
             s.state = GONE
+            if s.give_up < _INF:
+                del self._patient[q]
             self.on_leave(q, t)
             if self._trace:
                 self.clock.log(f"leave q{q}")
@@ -609,13 +662,15 @@ class FluidGpu:
             quiet = False
             self._join_due(t)
         give = self._give
-        while give and give[0][0] <= t:
-            _, _, s = heappop(give)
-            if s.state == GONE:
-                continue
-            if quiet and (s.state != QUEUED or s.started or self._heads(s)):
+        while give and give[0] <= t:
+            q = self._pop_give()
+            if q in self._waiting:
+                if quiet and self._heads(q):
+                    quiet = False
+                self._give_gone(q, t)
+            elif q in self._patient:
                 quiet = False
-            self._give_up(s, t)
+                self._give_up(self._patient[q], t)
         if not quiet:
             self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
             self._quiet = self._fill(t) if self.queue or self._resume else False
@@ -632,15 +687,15 @@ class FluidGpu:
             self._quiet = False  # (without a deadline _plan drops given-up heads)
         self._plan()
 
-    def _heads(self, s: Seq) -> bool:
-        """Whether FIFO-queued ``s`` is the request the fill tries next (the resume
-        queue is empty and ``s`` is the first live entry of the FIFO queue)."""
+    def _heads(self, q: int) -> bool:
+        """Whether ``q``, waiting in the FIFO queue, is the request the fill tries next
+        (the resume queue is empty and ``q`` is the first live entry of the queue)."""
         if self._resume:
             return False
-        queue = self.queue
-        while queue[0].state == GONE:
+        queue, waiting = self.queue, self._waiting
+        while queue[0][0] not in waiting:
             queue.popleft()
-        return queue[0] is s
+        return queue[0][0] == q
 
     def _join_due(self, t: float) -> None:
         joins = self._joins
