@@ -142,6 +142,7 @@ class FluidGpu:
         self._armed_t = math.inf
         self._next_t = math.inf
         self._give_next = False  # the next event is a client give-up (see _plan)
+        self._v_next = math.inf  # the next event the fluid clock sets (s; see _plan)
         self._quiet = False      # a fill would change nothing (see _event)
         self._trace = clock.trace is not None
 
@@ -446,6 +447,18 @@ class FluidGpu:
         if self._trace:
             self.clock.log(f"timeout q{q}")
 
+    def _give_top(self) -> float:
+        """The earliest give-up time (s) of a live request (inf if none); give-ups of
+        requests that ended first are dropped."""
+        give, give_q, waiting, patient = self._give, self._give_q, self._waiting, self._patient
+        while give:
+            x = give_q[give[0]]
+            q = x if isinstance(x, int) else x[0]
+            if q in waiting or q in patient:
+                return give[0]
+            self._pop_give()
+        return _INF
+
     def _pop_give(self) -> int:
         """Remove the earliest give-up; its query."""
         t = heappop(self._give)
@@ -464,10 +477,18 @@ class FluidGpu:
         self._plan()
         self._arm_next()
 
-    def _plan(self) -> None:
+    def _plan(self, passive: bool = False) -> None:
         """Set ``_next_t``, the time (s) of the next event, and ``_give_next``: whether
         it is a client give-up earlier than every other event (one :meth:`_fire` may
         then handle it in line, see there).
+
+        ``passive``: only FIFO give-ups happened since the last full plan, so the next
+        event that the fluid clock sets (a leave, the prompt in the budget, memory
+        full, a join or a deferred prompt: ``_v_next``, s) has not moved; it only
+        changes by rounding when recomputed from the advanced state. When the next
+        give-up is well before it (by 1e-6 s + 1e-9 relative, far above that rounding),
+        and before the timer events, it is the next event, and the fluid candidate
+        need not be recomputed.
 
         (``b if b > a else a`` is ``max(a, b)`` and ``b if b < a else a`` is
         ``min(a, b)``, operand for operand: the same floats, without the calls.)"""
@@ -476,6 +497,16 @@ class FluidGpu:
             for q in self._firsts:
                 self._out.first_token(q, t1)
             self._firsts.clear()
+        if passive and self._give:
+            g = self._give_top()
+            vn = self._v_next
+            pre, queue = self._pre, self.queue
+            if (g < _INF and (vn == _INF or g < vn - (1e-6 + 1e-9 * vn))
+                    and (not pre or g < pre[0][0])
+                    and (not queue or g < queue[0][3] + self.deadline)):
+                self._give_next = True
+                self._next_t = g if g >= self.t else self.t
+                return
         dec = self._dec
         while dec and dec[0][3].epoch != dec[0][2]:
             heappop(dec)
@@ -517,6 +548,7 @@ class FluidGpu:
                 a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
                 b = self.s2 * n
                 nxt = self.t + (dx * a if b == 0.0 else dx * (a + 0.5 * b * dx))
+        self._v_next = nxt
         pre = self._pre
         if pre:
             while pre and pre[0][3].epoch != pre[0][2]:
@@ -530,19 +562,12 @@ class FluidGpu:
                 queue.popleft()
             if queue and queue[0][3] + self.deadline < nxt:  # head's deadline
                 nxt = queue[0][3] + self.deadline
-        give = self._give
         self._give_next = False
-        if give:
-            give_q, waiting, patient = self._give_q, self._waiting, self._patient
-            while give:
-                x = give_q[give[0]]
-                q = x if isinstance(x, int) else x[0]
-                if q in waiting or q in patient:
-                    break
-                self._pop_give()  # (it ended before its client gave up)
-            if give and give[0] < nxt:
+        if self._give:
+            g = self._give_top()
+            if g < nxt:
                 self._give_next = True
-                nxt = give[0]
+                nxt = g
         if nxt < _INF and self.t > nxt:
             nxt = self.t  # (self.t: the time now)
         self._next_t = nxt
@@ -613,7 +638,7 @@ class FluidGpu:
             return
         self._pop_give()
         self._give_gone(q, t)
-        self._plan()
+        self._plan(passive=True)
 
     def _event(self, t: float) -> None:
         """Handle everything due at ``t`` (s), in the order of the module docstring,
