@@ -265,11 +265,14 @@ class FluidGpu:
         self._quiet = False
         self._schedule()
 
-    def _fill(self, t: float) -> bool:
+    def _fill(self, t: float, dry: bool = False) -> bool:
         """Waiting requests take free slots, in order, while they fit. Returns False
         when a prompt waits for the next step boundary (``_chunk_at``), True when the
         rest waits for an event: slots, memory, the prompt in the step budget, or
-        nothing waits."""
+        nothing waits.
+
+        ``dry``: change nothing (beyond dropping given-up heads); return True only if
+        the fill would stop at once, waiting for an event."""
         queue, resume, waiting = self.queue, self._resume, self._waiting
         if not queue and not resume:  # nothing waits (the common case at low load)
             return True
@@ -288,6 +291,8 @@ class FluidGpu:
                     queue.popleft()
                     continue
                 if e[3] + self.deadline < t:  # decided after its deadline
+                    if dry:
+                        return False
                     queue.popleft()
                     waiting.remove(e[0])
                     self.on_expire(e[0], e[3] + self.deadline, t)
@@ -308,8 +313,11 @@ class FluidGpu:
                 if self._chunk is not None:
                     return True  # one prompt at a time in the step budget (fluid)
                 if self.n_dec and not self._spill and self._boundary() > self.v + 1e-9:
-                    self._chunk_at = self._boundary()  # the step's budget is planned
+                    if not dry:
+                        self._chunk_at = self._boundary()  # the step's budget is planned
                     return False
+            if dry:
+                return False
             if s is None:
                 queue.popleft()
                 waiting.remove(e[0])
@@ -705,9 +713,13 @@ class FluidGpu:
             eps = 1e-9 * (v if v > 1.0 else 1.0)
             if float(_ceil(v - eps)) <= v + eps:  # (_boundary() at a boundary)
                 # the next step's tokens must fit: the newest sequences give way
+                preempted = False
                 while self._mem and self.held + self.n_dec > self._capacity + 0.5:
-                    self._quiet = False
+                    preempted = True
                     self._preempt()
+                if preempted:  # quiet if the preempted could not come back at once
+                    #            (then not until an event: KV held only grows till one)
+                    self._quiet = self._fill(t, dry=True)
         if self.queue and self.deadline < math.inf and self._expire_due(t):
             self._quiet = False  # (without a deadline _plan drops given-up heads)
         self._plan()
