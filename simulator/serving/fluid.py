@@ -645,7 +645,10 @@ class FluidGpu:
             self._event(t)  # (_advance is then a no-op)
             return
         self._pop_give()
-        self._give_gone(q, t)
+        self._waiting.remove(q)  # (_give_gone, in line)
+        self._out.timed_out(q, t, 0)
+        if self._trace:
+            self.clock.log(f"timeout q{q}")
         self._plan(passive=True)
 
     def _event(self, t: float) -> None:
