@@ -19,6 +19,13 @@ engine callback armed, at the earliest of them: it re-arms only when the next ev
 moves earlier (the superseded callback is cancelled, never run). No event is ever
 scheduled per token; work per event is O(log n).
 
+Client give-ups are cheap (most clients of an overloaded GPU give up in the queue): a
+request waiting in the FIFO queue is only its entry tuple until it takes a slot; a
+give-up behind a head that waits for memory or slots changes nothing but the queue, so
+it skips the fill; and give-ups earlier than anything else on the engine are handled
+in line by the callback that fired (:meth:`FluidGpu._fire`), at their own times, with
+the same arithmetic as if each had its own callback.
+
 Memory (``kv_tokens``). ``on-demand``: when the KV held reaches the pool, the newest
 sequence is preempted: it frees its KV, keeps the tokens it generated, and goes to a
 resume queue served before the FIFO queue; it re-prefills prompt + those tokens.
