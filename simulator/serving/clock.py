@@ -57,6 +57,10 @@ class Clock(Protocol):
         """A :class:`Timer` that runs ``fn()`` with the GPU's priority."""
         ...
 
+    def peek(self) -> float:
+        """Time (s) of the earliest scheduled callback or event (inf if none)."""
+        ...
+
 
 class Levels(Protocol):
     """Time-weighted recorder of the GPU's levels."""

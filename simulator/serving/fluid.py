@@ -19,6 +19,13 @@ finish points, timer-prefill ends and client give-up times, and one engine
 an event is due (a next event that moved later never wakes the GPU at the old time).
 No event is ever scheduled per token; work per event is O(log n).
 
+Client give-ups are cheap (most clients of an overloaded GPU give up in the queue): a
+request waiting in the FIFO queue is only its entry tuple until it takes a slot; a
+give-up behind a head that waits for memory or slots changes nothing but the queue, so
+it skips the fill; and give-ups earlier than anything else on the engine are handled
+in line by the callback that fired (:meth:`FluidGpu._fire`), at their own times, with
+the same arithmetic as if each had its own callback.
+
 Memory (``kv_tokens``). ``on-demand``: when the KV held reaches the pool, the newest
 sequence is preempted: it frees its KV, keeps the tokens it generated, and goes to a
 resume queue served before the FIFO queue; it re-prefills prompt + those tokens.
@@ -41,17 +48,21 @@ the original model's (dV = dt / (s0 + s1 n)), so its outputs are reproduced bit 
 from __future__ import annotations
 
 import math
+from bisect import insort
 from collections import deque
 from heapq import heappop, heappush
+from math import ceil as _ceil
+from math import floor as _floor
 
 from simulator.serving.clock import Clock, Levels, Outcomes
 from simulator.serving.memory import KvPool
 from simulator.serving.spec import GpuSpec
-from simulator.serving.steptime import steps_in, time_for
+from simulator.serving.steptime import time_for
 
 __all__ = ["Entry", "FluidGpu", "Seq"]
 
 QUEUED, PREFILL, CHUNK, JOIN, DECODE, GONE = range(6)
+_INF = math.inf
 
 Entry = tuple[int, int, float, float, int, int, float]
 """(query, tokens g >= 1, timer prefill s, arrival s, prompt tokens, cap tokens,
@@ -63,15 +74,16 @@ class Seq:
     (non-zero after a preemption); ``held``: KV tokens it holds; ``epoch`` invalidates
     stale heap entries."""
 
-    __slots__ = ("arrival", "cap", "ctx0", "done", "epoch", "fin", "first", "g", "give_up",
-                 "held", "prefill", "prompt", "q", "started", "state", "v0")
+    __slots__ = ("arrival", "cap", "done", "epoch", "first", "g", "give_up", "held",
+                 "prefill", "prompt", "q", "started", "state", "v0")
+    held: float  # set when it takes a slot
+    v0: float    # V when it started decoding (set then)
 
     def __init__(self, q: int, g: int, prefill: float, arrival: float, prompt: int,
                  cap: int, give_up: float) -> None:
         self.q, self.g, self.prefill, self.arrival = q, g, prefill, arrival
         self.prompt, self.cap, self.give_up = prompt, cap, give_up
         self.done = 0.0
-        self.held = self.ctx0 = self.fin = self.v0 = 0.0
         self.epoch = 0
         self.state = QUEUED
         self.started = self.first = False
@@ -98,6 +110,7 @@ class FluidGpu:
         self.budget = spec.max_batched_tokens  # None = timer prefill
         self.mem = KvPool(spec.kv_tokens, spec.block_size, spec.admission, spec.watermark)
         self._odm = self.mem.limited and not self.mem.reserve  # holdings grow
+        self._capacity = self.mem.capacity
         self.occupancy = occupancy
         self._out = outcomes
         self.on_start, self.on_leave, self.on_expire = (outcomes.started, outcomes.left,
@@ -112,7 +125,6 @@ class FluidGpu:
         self.n_dec = 0
         self.n_pre = 0
         self.n_join = 0       # prefilled, joining decoding at the next step boundary
-        self.n_queued = 0     # live requests in the FIFO queue
         self.preemptions = 0
         self._chunk: Seq | None = None   # the sequence being prefilled in the step budget
         self._chunk_left = 0.0           # its prompt tokens still to prefill
@@ -121,12 +133,23 @@ class FluidGpu:
         self._joins: deque[tuple[float, int, Seq]] = deque()  # (V of the boundary, epoch, seq)
         self._dec: list[tuple[float, int, int, Seq]] = []    # (V at finish, q, epoch, seq)
         self._pre: list[tuple[float, int, int, Seq]] = []    # (time prefill ends, ...)
-        self._give: list[tuple[float, int, Seq]] = []        # (give-up time, q, seq)
-        self.queue: deque[Seq] = deque()
+        # client give-ups: a heap of times (s) and who gives up then (a list, in query
+        # order, when several do); a request waiting in the FIFO queue is its entry
+        # there and its number in _waiting, a Seq only from when it takes a slot
+        # (_patient: those with a give-up time, until they end)
+        self._give: list[float] = []
+        self._give_q: dict[float, int | list[int]] = {}
+        self.queue: deque[Entry] = deque()                  # FIFO, lazily cleaned
+        self._waiting: set[int] = set()                     # live in the FIFO queue
+        self._patient: dict[int, Seq] = {}
         self._resume: deque[Seq] = deque()                   # preempted, newest first
         self._mem: dict[int, Seq] = {}                       # in memory, by admission
         self._firsts: list[int] = []  # started decoding at this instant, first token due
         self._timer = clock.timer(self._fire)
+        self._next_t = math.inf
+        self._give_next = False  # the next event is a client give-up (see _plan)
+        self._v_next = math.inf  # the next event the fluid clock sets (s; see _plan)
+        self._quiet = False      # a fill would change nothing (see _event)
         self._trace = clock.trace is not None
 
     # ---- state -------------------------------------------------------------------
@@ -144,9 +167,14 @@ class FluidGpu:
         return float(math.ceil(self.v - 1e-9 * max(1.0, self.v)))
 
     @property
+    def n_queued(self) -> int:
+        """Requests waiting in the FIFO queue."""
+        return len(self._waiting)
+
+    @property
     def load(self) -> int:
         """Requests in slots or waiting (FIFO and resume queues)."""
-        return self.active + self.n_queued + len(self._resume)
+        return self.active + len(self._waiting) + len(self._resume)
 
     def sync(self, t: float) -> None:
         """Advance the fluid state to ``t`` (s) without handling events (a router reads
@@ -179,10 +207,14 @@ class FluidGpu:
                 dv = dt / (self.s0 + self.s1 * n)
                 self.v += dv
                 tokens = n * dv
-        else:
-            r = self._rate()
+        else:  # (the arithmetic of _rate, step_time and steps_in, in line)
+            chunk = self._chunk
+            r = (float(max(self.budget - n, 0))
+                 if chunk is not None and self.budget is not None else 0.0)
             if n or r or self._joins:
-                dv = steps_in(dt, self.step_time(), self.s2 * n)
+                a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
+                b = self.s2 * n
+                dv = dt / a if b == 0.0 else 2.0 * dt / (a + math.sqrt(a * a + 2.0 * b * dt))
                 self.v += dv
                 tokens = n * dv
                 self.ctx += tokens
@@ -190,7 +222,8 @@ class FluidGpu:
                     self.held += tokens
                 if r:
                     self._chunk_left -= r * dv
-        self.occupancy.add(self.t, t, self.active, self.n_queued + len(self._resume), tokens)
+        self.occupancy.add(self.t, t, n + self.n_pre + self.n_join + (self._chunk is not None),
+                           len(self._waiting) + len(self._resume), tokens)
         self.t = t
 
     # ---- joins -------------------------------------------------------------------
@@ -202,77 +235,110 @@ class FluidGpu:
         expires at once too.
         """
         self._advance(t)
-        queue = self.queue
+        queue, waiting = self.queue, self._waiting
         mem = self.mem
+        possible = mem.possible if mem.limited else None
+        give, give_q = self._give, self._give_q
         for e in entries:
-            s = Seq(*e)
-            if mem.limited and not mem.possible(s.prompt, s.g, s.cap):
-                self.on_expire(s.q, t, t)
+            q = e[0]
+            if possible is not None and not possible(e[4], e[1], e[5]):
+                self.on_expire(q, t, t)
                 if self._trace:
-                    self.clock.log(f"expire q{s.q}")
+                    self.clock.log(f"expire q{q}")
                 continue
-            queue.append(s)
-            self.n_queued += 1
-            if s.give_up < math.inf:
-                heappush(self._give, (s.give_up, s.q, s))
+            queue.append(e)
+            waiting.add(q)
+            g = e[6]
+            if g < _INF:
+                x = give_q.get(g)
+                if x is None:
+                    give_q[g] = q
+                else:  # (a tie: in query order, as a heap of (time, query) pops)
+                    if isinstance(x, int):
+                        x = give_q[g] = [x]
+                    insort(x, q)
+                heappush(give, g)
         self._fill(t)
         self._expire_due(t)
-        while self.n_queued > self.max_queue:
-            s = queue.pop()
-            if s.state == GONE:
+        while len(waiting) > self.max_queue:
+            q = queue.pop()[0]
+            if q not in waiting:
                 continue
-            self.n_queued -= 1
-            s.state = GONE
-            self.on_expire(s.q, t, t)
+            waiting.remove(q)
+            self.on_expire(q, t, t)
             if self._trace:
-                self.clock.log(f"expire q{s.q}")
+                self.clock.log(f"expire q{q}")
+        self._quiet = False
         self._schedule()
 
-    def _fill(self, t: float) -> None:
-        queue, resume = self.queue, self._resume
+    def _fill(self, t: float, dry: bool = False) -> bool:
+        """Waiting requests take free slots, in order, while they fit. Returns False
+        when a prompt waits for the next step boundary (``_chunk_at``), True when the
+        rest waits for an event: slots, memory, the prompt in the step budget, or
+        nothing waits.
+
+        ``dry``: change nothing (beyond dropping given-up heads); return True only if
+        the fill would stop at once, waiting for an event."""
+        queue, resume, waiting = self.queue, self._resume, self._waiting
         if not queue and not resume:  # nothing waits (the common case at low load)
-            return
+            return True
         mem = self.mem
         while self.active < self.slots:
+            s: Seq | None
             if resume:
-                s, src = resume[0], resume
+                s = resume[0]
+                if s.state == GONE:  # gave up while waiting
+                    resume.popleft()
+                    continue
+                context, cap = s.prompt + s.done, s.cap
             elif queue:
-                s, src = queue[0], queue
+                e = queue[0]
+                if e[0] not in waiting:  # gave up while waiting
+                    queue.popleft()
+                    continue
+                if e[3] + self.deadline < t:  # decided after its deadline
+                    if dry:
+                        return False
+                    queue.popleft()
+                    waiting.remove(e[0])
+                    self.on_expire(e[0], e[3] + self.deadline, t)
+                    if self._trace:
+                        self.clock.log(f"expire q{e[0]}")
+                    continue
+                s = None
+                context, cap = e[4] + 0.0, e[5]  # (prompt + no tokens done)
             else:
-                return
-            if s.state == GONE:  # gave up while waiting
-                src.popleft()
-                continue
-            if src is queue and s.arrival + self.deadline < t:  # decided after its deadline
-                queue.popleft()
-                self.n_queued -= 1
-                s.state = GONE
-                self.on_expire(s.q, s.arrival + self.deadline, t)
-                if self._trace:
-                    self.clock.log(f"expire q{s.q}")
-                continue
-            context = s.prompt + s.done
+                return True
             if mem.limited:  # KV as allocated for the step in progress
                 held = self.held
                 if self._odm and self.n_dec:
                     held += self.n_dec * (self._boundary() - self.v)
-                if not mem.fits(held, context, s.cap):
-                    return  # FIFO: the head waits for memory
+                if not mem.fits(held, context, cap):
+                    return True  # FIFO: the head waits for memory
             if self.budget is not None:
                 if self._chunk is not None:
-                    return  # one prompt at a time in the step budget (fluid)
+                    return True  # one prompt at a time in the step budget (fluid)
                 if self.n_dec and not self._spill and self._boundary() > self.v + 1e-9:
-                    self._chunk_at = self._boundary()  # the step's budget is planned
-                    return
-            src.popleft()
-            if src is queue:
-                self.n_queued -= 1
+                    if not dry:
+                        self._chunk_at = self._boundary()  # the step's budget is planned
+                    return False
+            if dry:
+                return False
+            if s is None:
+                queue.popleft()
+                waiting.remove(e[0])
+                s = Seq(*e)
+            else:
+                resume.popleft()
             self._load(s, t, context)
+        return True
 
     def _load(self, s: Seq, t: float, context: float) -> None:
         """``s`` takes a slot at ``t``: its KV is allocated and its prefill starts."""
         if not s.started:
             s.started = True
+            if s.give_up < _INF:
+                self._patient[s.q] = s
             self.on_start(s.q, t)
             if self._trace:
                 self.clock.log(f"start q{s.q}")
@@ -320,26 +386,26 @@ class FluidGpu:
         s.epoch += 1
         self.n_dec += 1
         s.v0 = self.v
-        s.ctx0 = s.prompt + s.done
-        s.fin = self.v + (s.g - s.done)
-        heappush(self._dec, (s.fin, s.q, s.epoch, s))
+        heappush(self._dec, (self.v + (s.g - s.done), s.q, s.epoch, s))
         if self._extended and not s.first:
             s.first = True
             self._firsts.append(s.q)
 
-    def _expire_due(self, t: float) -> None:
+    def _expire_due(self, t: float) -> bool:
         """Queued requests whose deadline is <= ``t`` expire now (the queue is in arrival
-        order, so they are a prefix of it)."""
-        queue = self.queue
-        while queue and (queue[0].state == GONE or queue[0].arrival + self.deadline <= t):
-            s = queue.popleft()
-            if s.state == GONE:
+        order, so they are a prefix of it). Returns whether any did."""
+        queue, waiting = self.queue, self._waiting
+        expired = False
+        while queue and (queue[0][0] not in waiting or queue[0][3] + self.deadline <= t):
+            q = queue.popleft()[0]
+            if q not in waiting:
                 continue
-            self.n_queued -= 1
-            s.state = GONE
-            self.on_expire(s.q, t, t)
+            waiting.remove(q)
+            expired = True
+            self.on_expire(q, t, t)
             if self._trace:
-                self.clock.log(f"expire q{s.q}")
+                self.clock.log(f"expire q{q}")
+        return expired
 
     # ---- leaving memory ------------------------------------------------------------
     def _unload(self, s: Seq) -> float:
@@ -375,11 +441,10 @@ class FluidGpu:
             self.clock.log(f"preempt q{s.q}")
 
     def _give_up(self, s: Seq, t: float) -> None:
-        if s.state == QUEUED:
-            if s in self._resume:  # rare: a preempted request, O(len(resume))
-                self._resume.remove(s)
-            else:
-                self.n_queued -= 1  # lazily removed from the queue
+        """The client of ``s`` (it has taken a slot before) gives up at ``t`` (s)."""
+        del self._patient[s.q]
+        if s.state == QUEUED:  # rare: a preempted request (resume queue), O(len(resume))
+            self._resume.remove(s)
             used = s.done
         else:
             used = self._unload(s)
@@ -388,65 +453,216 @@ class FluidGpu:
         if self._trace:
             self.clock.log(f"timeout q{s.q}")
 
+    def _give_gone(self, q: int, t: float) -> None:
+        """The client of ``q``, waiting in the FIFO queue, gives up at ``t`` (s) (its
+        entry leaves the queue lazily)."""
+        self._waiting.remove(q)
+        self._out.timed_out(q, t, 0)  # (no token yet)
+        if self._trace:
+            self.clock.log(f"timeout q{q}")
+
+    def _give_top(self) -> float:
+        """The earliest give-up time (s) of a live request (inf if none); give-ups of
+        requests that ended first are dropped."""
+        give, give_q, waiting, patient = self._give, self._give_q, self._waiting, self._patient
+        while give:
+            x = give_q[give[0]]
+            q = x if isinstance(x, int) else x[0]
+            if q in waiting or q in patient:
+                return give[0]
+            self._pop_give()
+        return _INF
+
+    def _pop_give(self) -> int:
+        """Remove the earliest give-up; its query."""
+        t = heappop(self._give)
+        x = self._give_q[t]
+        if isinstance(x, int):
+            del self._give_q[t]
+            return x
+        q = x.pop(0)
+        if len(x) == 1:
+            self._give_q[t] = x[0]
+        return q
+
     # ---- events ------------------------------------------------------------------
     def _schedule(self) -> None:
+        """Plan the next event and set the engine timer to it."""
+        self._plan()
+        self._timer.set(self._next_t)
+
+    def _plan(self, passive: bool = False) -> None:
+        """Set ``_next_t``, the time (s) of the next event, and ``_give_next``: whether
+        it is a client give-up earlier than every other event (one :meth:`_fire` may
+        then handle it in line, see there).
+
+        ``passive``: only FIFO give-ups happened since the last full plan, so the next
+        event that the fluid clock sets (a leave, the prompt in the budget, memory
+        full, a join or a deferred prompt: ``_v_next``, s) has not moved; it only
+        changes by rounding when recomputed from the advanced state. When the next
+        give-up is well before it (by 1e-6 s + 1e-9 relative, far above that rounding),
+        and before the timer events, it is the next event, and the fluid candidate
+        need not be recomputed.
+
+        (``b if b > a else a`` is ``max(a, b)`` and ``b if b < a else a`` is
+        ``min(a, b)``, operand for operand: the same floats, without the calls.)"""
         if self._firsts:  # first token: one fluid step of the batch as it is now
             t1 = self.t + time_for(1.0, self.step_time(), self.s2 * self.n_dec)
             for q in self._firsts:
                 self._out.first_token(q, t1)
             self._firsts.clear()
+        if passive and self._give:
+            g = self._give_top()
+            vn = self._v_next
+            pre, queue = self._pre, self.queue
+            if (g < _INF and (vn == _INF or g < vn - (1e-6 + 1e-9 * vn))
+                    and (not pre or g < pre[0][0])
+                    and (not queue or g < queue[0][3] + self.deadline)):
+                self._give_next = True
+                self._next_t = g if g >= self.t else self.t
+                return
         dec = self._dec
         while dec and dec[0][3].epoch != dec[0][2]:
             heappop(dec)
-        nxt = math.inf
+        nxt = _INF
+        v = self.v
+        n = self.n_dec
         if self._plain:
             if dec:
-                step = self.s0 + self.s1 * self.n_dec
-                nxt = self.t + max(dec[0][0] - self.v, 0.0) * step
-        else:
-            dx = max(dec[0][0] - self.v, 0.0) if dec else math.inf
-            r = self._rate()
-            if r > 0:
-                dx = min(dx, max(self._chunk_left, 0.0) / r)
-            if self._odm and self.n_dec:  # the boundary before the next step overflows
-                vb = self._boundary()
-                held = self.held + self.n_dec * (vb - self.v)
-                k = math.floor((self.mem.capacity + 0.5 - held) / self.n_dec)
-                dx = min(dx, vb - self.v + max(k, 0))
+                step = self.s0 + self.s1 * n
+                nxt = self.t + max(dec[0][0] - v, 0.0) * step
+        else:  # (the arithmetic of step_time, _rate, _boundary and time_for, in line)
+            dx = _INF
+            if dec:
+                dx = dec[0][0] - v
+                if dx < 0.0:
+                    dx = 0.0
+            r = 0.0
+            if self._chunk is not None and self.budget is not None:
+                r = float(max(self.budget - n, 0))
+                if r > 0:
+                    dx = min(dx, max(self._chunk_left, 0.0) / r)
+            if n:
+                if self._odm:  # the boundary before the next step overflows
+                    vb = float(_ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
+                    k = _floor((self._capacity + 0.5 - (self.held + n * (vb - v))) / n)
+                    y = vb - v + (0 if k < 0 else k)
+                    if y < dx:
+                        dx = y
+                at = self._chunk_at
+                if at < _INF and at > v and at - v < dx:
+                    dx = at - v
             if self._joins:
-                dx = min(dx, max(self._joins[0][0] - self.v, 0.0))
-            if self._chunk_at < math.inf and self.n_dec and self._chunk_at > self.v:
-                dx = min(dx, self._chunk_at - self.v)
-            if dx < math.inf:
-                nxt = self.t + time_for(dx, self.step_time(), self.s2 * self.n_dec)
+                y = self._joins[0][0] - v
+                if y < 0.0:
+                    y = 0.0
+                if y < dx:
+                    dx = y
+            if dx < _INF:
+                a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
+                b = self.s2 * n
+                nxt = self.t + (dx * a if b == 0.0 else dx * (a + 0.5 * b * dx))
+        self._v_next = nxt
         pre = self._pre
-        while pre and pre[0][3].epoch != pre[0][2]:
-            heappop(pre)
-        if pre and pre[0][0] < nxt:
-            nxt = pre[0][0]
+        if pre:
+            while pre and pre[0][3].epoch != pre[0][2]:
+                heappop(pre)
+            if pre and pre[0][0] < nxt:
+                nxt = pre[0][0]
         queue = self.queue
-        while queue and queue[0].state == GONE:
-            queue.popleft()
-        if queue and queue[0].arrival + self.deadline < nxt:  # head's deadline
-            nxt = queue[0].arrival + self.deadline
-        give = self._give
-        while give and give[0][2].state == GONE:
-            heappop(give)
-        if give and give[0][0] < nxt:
-            nxt = give[0][0]
-        self._timer.set(nxt if nxt == math.inf else max(nxt, self.clock.now))
+        if queue:
+            waiting = self._waiting
+            while queue and queue[0][0] not in waiting:
+                queue.popleft()
+            if queue and queue[0][3] + self.deadline < nxt:  # head's deadline
+                nxt = queue[0][3] + self.deadline
+        self._give_next = False
+        if self._give:
+            g = self._give_top()
+            if g < nxt:
+                self._give_next = True
+                nxt = g
+        if nxt < _INF and self.t > nxt:
+            nxt = self.t  # (self.t: the time now)
+        self._next_t = nxt
 
     def _fire(self) -> None:
+        """The engine callback: handle the event due now.
+
+        Then, while the next event is a client give-up earlier than anything else
+        scheduled on the engine (``clock.peek``: allocator ticks, other replicas,
+        cancelled callbacks), handle it here at its own time without a round trip
+        through the engine's queue: nothing else can act in between, and the GPU reads
+        the time only from its argument. Not when tracing (the trace reads the clock).
+        """
         t = self.clock.now
+        if t < self._next_t:  # the callback set at the last in-line give-up (below)
+            return
+        if self._give_next:
+            self._give_up_due(t)
+        else:
+            self._event(t)
+        if self._give_next and not self._trace:
+            until = self.clock.peek()
+            last = t
+            while self._give_next and self._next_t < until:
+                last = self._next_t
+                self._give_up_due(last)
+            if last > t and self._next_t == _INF:
+                self._timer.set(last)  # a callback that finds nothing due, so the
+                return                 # engine's clock still ends at the GPU's last event
+        self._timer.set(self._next_t)
+
+    def _give_up_due(self, t: float) -> None:
+        """The next event, at ``t`` (s), is a client give-up (``_give_next``).
+
+        When the fill is quiet (see :meth:`_event`) and the client waits in the FIFO
+        queue behind its head, and nothing else falls due at ``t`` within the rounding
+        :meth:`_event` allows, all that happens is the give-up: no fill, no preemption,
+        no expiry. Otherwise :meth:`_event` handles ``t``."""
+        x = self._give_q[self._give[0]]
+        q = x if isinstance(x, int) else x[0]
+        if not self._quiet or q not in self._waiting or self._heads(q):
+            self._event(t)
+            return
         self._advance(t)
-        eps = 1e-9 * max(1.0, self.v)
+        v = self.v
+        eps = 1e-9 * (v if v > 1.0 else 1.0)  # (as in _event)
+        dec, joins, chunk = self._dec, self._joins, self._chunk
+        if ((dec and dec[0][0] <= v + eps) or (joins and joins[0][0] <= v + eps)
+                or (chunk is not None and self._chunk_left <= 1e-9 * max(1.0, chunk.prompt))
+                or (self._odm and self.n_dec and float(_ceil(v - eps)) <= v + eps)):
+            self._event(t)  # (_advance is then a no-op)
+            return
+        self._pop_give()
+        self._waiting.remove(q)  # (_give_gone, in line)
+        self._out.timed_out(q, t, 0)
+        if self._trace:
+            self.clock.log(f"timeout q{q}")
+        self._plan(passive=True)
+
+    def _event(self, t: float) -> None:
+        """Handle everything due at ``t`` (s), in the order of the module docstring,
+        and plan the next event.
+
+        ``_quiet``: the last fill stopped on something only an event changes (slots,
+        memory, the prompt in the step budget) and nothing changed since; then a client
+        who gives up in the FIFO queue behind its head cannot let anyone in, and the
+        fill is skipped (it would find the same head blocked)."""
+        self._advance(t)
+        quiet = self._quiet
+        v = self.v
+        eps = 1e-9 * (v if v > 1.0 else 1.0)  # (max(1.0, v))
         dec, pre = self._dec, self._pre
         while dec and dec[0][0] <= self.v + eps:
             _, q, epoch, s = heappop(dec)
             if s.epoch != epoch:
                 continue
+            quiet = False
             self._unload(s)
             s.state = GONE
+            if s.give_up < _INF:
+                del self._patient[q]
             self.on_leave(q, t)
             if self._trace:
                 self.clock.log(f"leave q{q}")
@@ -454,35 +670,62 @@ class FluidGpu:
             _, q, epoch, s = heappop(pre)
             if s.epoch != epoch:
                 continue
+            quiet = False
             self.n_pre -= 1
             self._ready(s, t)
             if self._trace:
                 self.clock.log(f"decode q{q}")
         chunk = self._chunk
         if chunk is not None and self._chunk_left <= 1e-9 * max(1.0, chunk.prompt):
+            quiet = False
             self._chunk = None
             self._spill = True
             self._ready(chunk, t)
             if self._trace:
                 self.clock.log(f"decode q{chunk.q}")
-        if self._joins:
+        joins = self._joins
+        if joins and joins[0][0] <= self.v + eps:
+            quiet = False
             self._join_due(t)
         give = self._give
-        while give and give[0][0] <= t:
-            _, _, s = heappop(give)
-            if s.state != GONE:
-                self._give_up(s, t)
-        self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
-        if self.queue or self._resume:
-            self._fill(t)
+        while give and give[0] <= t:
+            q = self._pop_give()
+            if q in self._waiting:
+                if quiet and self._heads(q):
+                    quiet = False
+                self._give_gone(q, t)
+            elif q in self._patient:
+                quiet = False
+                self._give_up(self._patient[q], t)
+        if not quiet:
+            self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
+            self._quiet = self._fill(t) if self.queue or self._resume else False
         self._spill = False
-        if self._odm and self.n_dec and self._boundary() <= self.v + 1e-9 * max(1.0, self.v):
-            # the next step's tokens must fit: the newest sequences give way
-            while self._mem and self.held + self.n_dec > self.mem.capacity + 0.5:
-                self._preempt()
-        if self.queue:
-            self._expire_due(t)
-        self._schedule()
+        if self._odm and self.n_dec:
+            v = self.v
+            eps = 1e-9 * (v if v > 1.0 else 1.0)
+            if float(_ceil(v - eps)) <= v + eps:  # (_boundary() at a boundary)
+                # the next step's tokens must fit: the newest sequences give way
+                preempted = False
+                while self._mem and self.held + self.n_dec > self._capacity + 0.5:
+                    preempted = True
+                    self._preempt()
+                if preempted:  # quiet if the preempted could not come back at once
+                    #            (then not until an event: KV held only grows till one)
+                    self._quiet = self._fill(t, dry=True)
+        if self.queue and self.deadline < math.inf and self._expire_due(t):
+            self._quiet = False  # (without a deadline _plan drops given-up heads)
+        self._plan()
+
+    def _heads(self, q: int) -> bool:
+        """Whether ``q``, waiting in the FIFO queue, is the request the fill tries next
+        (the resume queue is empty and ``q`` is the first live entry of the queue)."""
+        if self._resume:
+            return False
+        queue, waiting = self.queue, self._waiting
+        while queue[0][0] not in waiting:
+            queue.popleft()
+        return queue[0][0] == q
 
     def _join_due(self, t: float) -> None:
         joins = self._joins
