@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Any
 
 import numpy as np
 import pytest
@@ -80,9 +81,6 @@ def test_small_tick_run_equals_the_array_form(policy: str, monkeypatch: pytest.M
                                                ) -> None:
     """A whole run with the list path (up to SMALL queries a tick) and with it switched
     off (SMALL = 0: every tick through the arrays) gives identical frames."""
-    from simulator.des import allocator
-    from simulator.des.runner import run
-    from simulator.pools.source import resolve_pool
     from tests.des_helpers import scenario
 
     sc = scenario(pool="default", stream="balanced",
@@ -92,25 +90,33 @@ def test_small_tick_run_equals_the_array_form(policy: str, monkeypatch: pytest.M
                   gpu={"max_seqs": 64, "s0": 0.012, "s1": 0.0002, "p0": 0.01,
                        "p1": 0.00005},
                   predictor={"kind": "noisy-oracle", "params": {"sigma": 0.3}})
-    pool = resolve_pool("default")
-    small = run(sc, pool=pool)
-    monkeypatch.setattr(allocator, "SMALL", 0)
-    arrays = run(sc, pool=pool)
-    assert small.queries.equals(arrays.queries)
-    assert small.ticks.equals(arrays.ticks)
+    small, arrays = _small_and_arrays(sc, monkeypatch)
     assert small.gpu.equals(arrays.gpu)
     if policy == "clear":   # a scarce budget: both branches (abandon, admit) ran
         assert (small.queries["outcome"] == "abandoned").any()
     assert (small.queries["cap"] > 0).any()
 
 
+def _small_and_arrays(sc: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """Run ``sc`` with the small-tick path and with it off (``SMALL = 0``); the query
+    and tick frames must be equal. Returns both results."""
+    from simulator.des import allocator
+    from simulator.des.runner import run
+    from simulator.pools.source import resolve_pool
+
+    pool = resolve_pool("default")
+    small = run(sc, pool=pool)
+    monkeypatch.setattr(allocator, "SMALL", 0)
+    arrays = run(sc, pool=pool)
+    assert small.queries.equals(arrays.queries)
+    assert small.ticks.equals(arrays.ticks)
+    return small, arrays
+
+
 def test_small_tick_of_several_streams_equals_the_array_form(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks that several streams fill as they go (no whole-block rows) take the
     small tick's per-tick gathers: the same frames as the array form."""
-    from simulator.des import allocator
-    from simulator.des.runner import run
-    from simulator.pools.source import resolve_pool
     from tests.des_helpers import scenario
 
     streams = [{"name": n, "mix": "balanced", "arrivals": {"kind": "poisson", "rate": 2.0}}
@@ -120,10 +126,5 @@ def test_small_tick_of_several_streams_equals_the_array_form(
                              "window": 10.0},
                   gpu={"max_seqs": 64, "s0": 0.012, "s1": 0.0002, "p0": 0.01,
                        "p1": 0.00005})
-    pool = resolve_pool("default")
-    small = run(sc, pool=pool)
-    monkeypatch.setattr(allocator, "SMALL", 0)
-    arrays = run(sc, pool=pool)
-    assert small.queries.equals(arrays.queries)
-    assert small.ticks.equals(arrays.ticks)
+    small, arrays = _small_and_arrays(sc, monkeypatch)
     assert (small.ticks["pending"] > 1).any() and (small.queries["cap"] > 0).any()
