@@ -51,13 +51,11 @@ import math
 from bisect import insort
 from collections import deque
 from heapq import heappop, heappush
-from math import ceil as _ceil
-from math import floor as _floor
 
 from simulator.serving.clock import Clock, Levels, Outcomes
 from simulator.serving.memory import KvPool
 from simulator.serving.spec import GpuSpec
-from simulator.serving.steptime import time_for
+from simulator.serving.steptime import steps_in, time_for
 
 __all__ = ["Entry", "FluidGpu", "Seq"]
 
@@ -207,14 +205,10 @@ class FluidGpu:
                 dv = dt / (self.s0 + self.s1 * n)
                 self.v += dv
                 tokens = n * dv
-        else:  # (the arithmetic of _rate, step_time and steps_in, in line)
-            chunk = self._chunk
-            r = (float(max(self.budget - n, 0))
-                 if chunk is not None and self.budget is not None else 0.0)
+        else:
+            r = self._rate()
             if n or r or self._joins:
-                a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
-                b = self.s2 * n
-                dv = dt / a if b == 0.0 else 2.0 * dt / (a + math.sqrt(a * a + 2.0 * b * dt))
+                dv = steps_in(dt, self.step_time(), self.s2 * n)
                 self.v += dv
                 tokens = n * dv
                 self.ctx += tokens
@@ -531,21 +525,19 @@ class FluidGpu:
             if dec:
                 step = self.s0 + self.s1 * n
                 nxt = self.t + max(dec[0][0] - v, 0.0) * step
-        else:  # (the arithmetic of step_time, _rate, _boundary and time_for, in line)
+        else:
             dx = _INF
             if dec:
                 dx = dec[0][0] - v
                 if dx < 0.0:
                     dx = 0.0
-            r = 0.0
-            if self._chunk is not None and self.budget is not None:
-                r = float(max(self.budget - n, 0))
-                if r > 0:
-                    dx = min(dx, max(self._chunk_left, 0.0) / r)
+            r = self._rate()
+            if r > 0:
+                dx = min(dx, max(self._chunk_left, 0.0) / r)
             if n:
                 if self._odm:  # the boundary before the next step overflows
-                    vb = float(_ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
-                    k = _floor((self._capacity + 0.5 - (self.held + n * (vb - v))) / n)
+                    vb = self._boundary()
+                    k = math.floor((self._capacity + 0.5 - (self.held + n * (vb - v))) / n)
                     y = vb - v + (0 if k < 0 else k)
                     if y < dx:
                         dx = y
@@ -559,9 +551,7 @@ class FluidGpu:
                 if y < dx:
                     dx = y
             if dx < _INF:
-                a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
-                b = self.s2 * n
-                nxt = self.t + (dx * a if b == 0.0 else dx * (a + 0.5 * b * dx))
+                nxt = self.t + time_for(dx, self.step_time(), self.s2 * n)
         self._v_next = nxt
         pre = self._pre
         if pre:
@@ -631,7 +621,7 @@ class FluidGpu:
         dec, joins, chunk = self._dec, self._joins, self._chunk
         if ((dec and dec[0][0] <= v + eps) or (joins and joins[0][0] <= v + eps)
                 or (chunk is not None and self._chunk_left <= 1e-9 * max(1.0, chunk.prompt))
-                or (self._odm and self.n_dec and float(_ceil(v - eps)) <= v + eps)):
+                or (self._odm and self.n_dec and self._boundary() <= v + eps)):
             self._event(t)  # (_advance is then a no-op)
             return
         self._pop_give()
@@ -704,7 +694,7 @@ class FluidGpu:
         if self._odm and self.n_dec:
             v = self.v
             eps = 1e-9 * (v if v > 1.0 else 1.0)
-            if float(_ceil(v - eps)) <= v + eps:  # (_boundary() at a boundary)
+            if self._boundary() <= v + eps:  # at a step boundary
                 # the next step's tokens must fit: the newest sequences give way
                 preempted = False
                 while self._mem and self.held + self.n_dec > self._capacity + 0.5:

@@ -55,8 +55,7 @@ class KvPool:
 
     def fits(self, held: float, context: float, cap: int) -> bool:
         """Whether a request fits now, with ``held`` tokens already held."""
-        b = self.block  # (blocks and hold, in line)
-        after = held + math.ceil((context + cap if self.reserve else context) / b - 1e-9) * b
+        after = held + self.blocks(self.hold(context, cap))
         if self.reserve:
             return after <= self.limit + 1e-9
         # strictly below the pool: a full pool preempts at once, so admitting up to it
@@ -65,7 +64,6 @@ class KvPool:
 
     def possible(self, prompt: int, generated: int, cap: int) -> bool:
         """Whether the request could ever finish (see the module docstring)."""
-        b = self.block  # (blocks, in line)
         if self.reserve:
-            return math.ceil((prompt + cap) / b - 1e-9) * b <= self.capacity
-        return math.ceil((prompt + generated) / b - 1e-9) * b <= self.limit
+            return self.blocks(prompt + cap) <= self.capacity
+        return self.blocks(prompt + generated) <= self.limit
