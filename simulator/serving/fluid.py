@@ -162,7 +162,8 @@ class FluidGpu:
 
     def _boundary(self) -> float:
         """V of the next step boundary (V itself when it is on one)."""
-        return float(math.ceil(self.v - 1e-9 * max(1.0, self.v)))
+        v = self.v
+        return float(math.ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))  # (max(1.0, v))
 
     @property
     def n_queued(self) -> int:
@@ -192,7 +193,11 @@ class FluidGpu:
 
     def step_time(self) -> float:
         """Seconds one step takes now."""
-        return (self.s0 + self.s1 * self.n_dec + self.s2 * self.ctx + self.p1 * self._rate())
+        return self._step(self._rate())
+
+    def _step(self, rate: float) -> float:
+        """Seconds one step takes now with ``rate`` prompt tokens in it (:meth:`_rate`)."""
+        return self.s0 + self.s1 * self.n_dec + self.s2 * self.ctx + self.p1 * rate
 
     def _advance(self, t: float) -> None:
         dt = t - self.t
@@ -208,7 +213,7 @@ class FluidGpu:
         else:
             r = self._rate()
             if n or r or self._joins:
-                dv = steps_in(dt, self.step_time(), self.s2 * n)
+                dv = steps_in(dt, self._step(r), self.s2 * n)
                 self.v += dv
                 tokens = n * dv
                 self.ctx += tokens
@@ -551,7 +556,7 @@ class FluidGpu:
                 if y < dx:
                     dx = y
             if dx < _INF:
-                nxt = self.t + time_for(dx, self.step_time(), self.s2 * n)
+                nxt = self.t + time_for(dx, self._step(r), self.s2 * n)
         self._v_next = nxt
         pre = self._pre
         if pre:
