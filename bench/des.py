@@ -25,9 +25,10 @@ prefill) with its ``duration`` replaced by ``n_queries`` = each size. Target (is
 
 ``--serving`` runs each size with KV memory, s2 and patience off and on and prints the
 CPU-time ratio (issue 11's target: at most 1.5x at 1e6), and for each run the queries
-that took a GPU slot and the CPU microseconds per such query: patience refunds most of a
-timed-out query's cap, so the on-run admits more queries, and the per-admission figure
-shows what each one costs.
+the allocator funded (sent to the GPU), those that took a GPU slot, and the CPU
+microseconds per funded query. With patience a timed-out query's unused cap returns to
+the bank, so the on-run funds more queries than the off-run; most of them give up in
+the GPU queue.
 
 The default workload decides about 200 queries per tick (rate 200/s, one tick a
 second). ``--scenario FILE`` runs a scenario file as written instead (only
@@ -85,22 +86,26 @@ def one(n: int, rate: float, policy: str, streams: int = 0,
         t0, c0 = time.perf_counter(), time.process_time()
         res = run_to_dir(sc, Path(tmp) / "out", pool=pool)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        admitted = _admitted(Path(tmp) / "out" / "queries.parquet")
+        funded, admitted = _counts(Path(tmp) / "out" / "queries.parquet")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return {"arrivals": n, "wall_s": wall, "cpu_s": cpu,
             "preemptions": res.summary.get("preemptions") or 0,
-            "timed_out_rate": res.summary["timed_out_rate"], "admitted": admitted,
+            "timed_out_rate": res.summary["timed_out_rate"], "funded": funded,
+            "admitted": admitted,
             "queries_per_wall_s": n / wall,
             "peak_rss_mb": peak_mb, "accuracy": res.summary["accuracy"],
             "sim_seconds": res.summary["sim_seconds"]}
 
 
-def _admitted(queries: Path) -> int:
-    """Queries that took a GPU slot (``queue_wait`` set), read after the timed run."""
+def _counts(queries: Path) -> tuple[int, int]:
+    """(queries sent to the GPU with a cap > 0, queries that took a GPU slot:
+    ``generation_time`` > 0, as those that never start have 0), read after the timed
+    run."""
     import polars as pl
 
-    return int(pl.scan_parquet(queries).select(pl.col("queue_wait").is_not_null().sum())
-               .collect().item())
+    row = pl.scan_parquet(queries).select((pl.col("cap") > 0).sum(),
+                                          (pl.col("generation_time") > 0).sum()).collect()
+    return int(row.item(0, 0)), int(row.item(0, 1))
 
 
 def _generated(n: int, rate: float, policy: str, load: dict[str, object], serving: bool,
@@ -206,8 +211,8 @@ def _baseline_table(sizes: list[int], args: argparse.Namespace) -> None:
 
 def _serving(args: argparse.Namespace) -> None:
     print(f"{'arrivals':>10} {'CPU s off':>10} {'CPU s on':>10} {'on/off':>7} "
-          f"{'preemptions':>12} {'timed out':>10} {'admitted off':>13} {'admitted on':>12} "
-          f"{'us/admitted off':>16} {'on':>6}")
+          f"{'preemptions':>12} {'timed out':>10} {'funded off/on':>17} "
+          f"{'slot taken off/on':>19} {'CPU us per funded off/on':>25}")
     for size in (int(float(s)) for s in args.sizes.split(",")):
         r = {}
         for on in (False, True):
@@ -217,10 +222,11 @@ def _serving(args: argparse.Namespace) -> None:
             r[on] = json.loads(out.strip().splitlines()[-1])
         print(f"{size:>10,} {r[False]['cpu_s']:>10.2f} {r[True]['cpu_s']:>10.2f} "
               f"{r[True]['cpu_s'] / r[False]['cpu_s']:>7.2f} {r[True]['preemptions']:>12,} "
-              f"{r[True]['timed_out_rate']:>10.3f} {r[False]['admitted']:>13,} "
-              f"{r[True]['admitted']:>12,} "
-              f"{1e6 * r[False]['cpu_s'] / max(r[False]['admitted'], 1):>16.2f} "
-              f"{1e6 * r[True]['cpu_s'] / max(r[True]['admitted'], 1):>6.2f}", flush=True)
+              f"{r[True]['timed_out_rate']:>10.3f} "
+              f"{r[False]['funded']:>8,}/{r[True]['funded']:<8,} "
+              f"{r[False]['admitted']:>9,}/{r[True]['admitted']:<9,} "
+              f"{1e6 * r[False]['cpu_s'] / max(r[False]['funded'], 1):>12.2f}/"
+              f"{1e6 * r[True]['cpu_s'] / max(r[True]['funded'], 1):<12.2f}", flush=True)
 
 
 if __name__ == "__main__":
