@@ -67,6 +67,10 @@ def test_relative_paths_follow_the_scenario_file(tmp_path: Path) -> None:
      "arrivals.kind: unknown kind 'weekly'; valid: 'poisson', 'gamma', 'piecewise', 'trace'"),
     ({"gpu": {"max_seq": 3}},
      "gpu.max_seq: unknown key; allowed keys here: max_seqs, s0"),
+    ({"allocator": {"policy": "clear", "budget_rte": 5}},  # the typo, not "missing"
+     "allocator.budget_rte: unknown key; allowed keys here: policy, period, budget_rate"),
+    ({"patience": {"kind": "lognormal", "medain": 5, "sigma": 0.5}},
+     "patience.medain: unknown key; allowed keys here: kind, median, sigma"),
     ({"stream": {"mix": "mostly-medium"}},
      "stream.mix: unknown mix 'mostly-medium'; valid: balanced, mostly-easy"),
     ({"n_queries": 10},
@@ -195,3 +199,13 @@ def test_missing_pool_message_fits_every_command(tmp_path: Path) -> None:
     with pytest.raises(PoolError) as info:
         load_pool(tmp_path / "none.parquet")
     assert "--pool" not in str(info.value) and "'default'" in str(info.value)
+
+
+def test_run_line_shows_timed_out_when_clients_give_up(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = _write(tmp_path, {**GOOD, "patience": {"kind": "fixed", "seconds": 0.05}})
+    assert main(["run", str(p), "--out", str(tmp_path / "out")]) == 0
+    line = capsys.readouterr().out
+    rate = json.loads((tmp_path / "out" / "summary.json").read_text())["timed_out_rate"]
+    assert rate > 0
+    assert f"timed out {rate:.3f}, " in line

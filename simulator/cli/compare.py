@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
         description="Run every policy on the same scenario over --seeds replications. On "
         "each seed every policy sees the same arrivals, queries, rollout draws and "
         "predictor noise (common random numbers). Writes one run folder per policy and "
-        "seed, then the mean and 95%% interval of every metric, the paired difference "
+        "seed, then the mean and 95% interval of every metric, the paired difference "
         "to --reference with its interval, an offline HTML report and JSON/CSV files.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", metavar="SCENARIO.yaml", help="scenario file")

@@ -87,11 +87,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(s, indent=2) + "\n")
     else:
+        timed_out = (f"timed out {fmt_metric(s['timed_out_rate'], '.3f')}, "
+                     if s.get("timed_out_rate") else "")
         sys.stdout.write(
             f"{out}: {s['arrivals']} arrivals over {s['sim_seconds']:.1f} s, "
             f"policy {s['policy']}: accuracy {fmt_metric(s['accuracy'], '.3f')}, abandoned "
             f"{fmt_metric(s['abandonment_rate'], '.3f')}, expired {fmt_metric(s['expiry_rate'], '.3f')}, "
-            f"{fmt_metric(s['tokens_per_query'], '.0f')} tokens/query, "
+            f"{timed_out}{fmt_metric(s['tokens_per_query'], '.0f')} tokens/query, "
             f"latency p50 {fmt_metric(s['latency_p50'], '.2f', ' s')} "
             f"({s['wall_seconds']:.2f} s wall)\n")
         for name, b in s.get("by_stream", {}).items():

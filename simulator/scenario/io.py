@@ -72,8 +72,10 @@ def _walk(loc: Sequence[str | int]) -> tuple[str, list[str]]:
             i += 1
         if len(models) > 1 and i < len(loc):  # discriminated union: next loc is the tag
             tag = loc[i]
-            models = [m for m in models
-                      if "kind" in m.model_fields and m.model_fields["kind"].default == tag]
+            # (the member whose kind defaults to the tag, or is a Literal of it)
+            models = [m for m in models if "kind" in m.model_fields
+                      and (m.model_fields["kind"].default == tag
+                           or tag in typing.get_args(m.model_fields["kind"].annotation))]
             i += 1
         model = models[0] if len(models) == 1 else None
         allowed = list(model.model_fields) if model is not None else []
@@ -90,7 +92,8 @@ def _pick_error(errors: list[Any]) -> tuple[Any, list[str]]:
     one error per member at the same path; their messages are all kept. When one member
     failed deeper inside the value (``stream.mix[1]`` of a list), that one is reported.
     """
-    first = errors[0]
+    # an unknown key first: a misspelt required field is also reported missing
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     path = _walk(tuple(first["loc"]))[0]
     same = [e for e in errors if _walk(tuple(e["loc"]))[0] == path]
     deeper = [e for e in errors if _walk(tuple(e["loc"]))[0].startswith((path + ".",
