@@ -74,8 +74,15 @@ class _NoLevels:
         pass
 
 
-def fluid(spec: GpuSpec, reqs: list[Request], watch: list[float] | None = None) -> Result:
-    """Run ``reqs`` through the fluid engine; ``watch`` collects KV held after events."""
+class Stalled(AssertionError):
+    """The fluid GPU fired more often than any finite run of these requests needs."""
+
+
+def fluid(spec: GpuSpec, reqs: list[Request], watch: list[float] | None = None,
+          max_fires: int = 200_000) -> Result:
+    """Run ``reqs`` through the fluid engine; ``watch`` collects KV held after events.
+    Raises :class:`Stalled` after ``max_fires`` GPU callbacks (a clock that cannot
+    advance would otherwise fire at one instant for ever)."""
     env = Engine()
     rec = _Recorder()
     gpu = FluidGpu(env, spec, _NoLevels(), rec)
@@ -90,13 +97,18 @@ def fluid(spec: GpuSpec, reqs: list[Request], watch: list[float] | None = None) 
 
     for t in times:  # at tick priority, after GPU events at the same time
         At(env, t, TICK).callbacks.append(functools.partial(on_tick, t=t))
-    if watch is not None:
-        fire = gpu._fire
+    fire = gpu._fire
+    fires = [0]
 
-        def watched() -> None:
-            fire()
+    def watched() -> None:
+        fires[0] += 1
+        if fires[0] > max_fires:
+            raise Stalled(f"{fires[0]} GPU callbacks, clock at {env.now!r}")
+        fire()
+        if watch is not None:
             watch.append(gpu.held)
-        gpu._fire = watched  # type: ignore[method-assign]
+    gpu._fire = watched  # type: ignore[method-assign]
+    gpu._timer = env.timer(watched)  # (the timer holds the callback it was made with)
     env.run()
     for q in range(len(reqs)):
         rec.preemptions.setdefault(q, 0)

@@ -165,6 +165,30 @@ class FluidGpu:
         v = self.v
         return float(math.ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))  # (max(1.0, v))
 
+    def _due_eps(self, t: float) -> tuple[float, float]:
+        """(eps, floor): an event the fluid clock sets is due at ``t`` (s) when V is
+        within ``eps`` steps of it, and the prompt in the step budget is done when at
+        most ``floor`` steps of it are left.
+
+        eps is 1e-9 relative to V, and never below ``floor``: the steps that four ulps
+        of ``t`` hold at the current step time. Closer than that, the time of the event
+        rounds to ``t`` itself, the clock cannot advance to it, and without the floor
+        the GPU would fire at ``t`` for ever (seen at t = 3.3e4 s with a resumed prompt
+        6e-8 tokens short)."""
+        v = self.v
+        step = self._step(self._rate())
+        floor = 4.0 * math.ulp(t) / step if step > 0.0 else 0.0  # (s0 = 0, idle: no time)
+        eps = 1e-9 * (v if v > 1.0 else 1.0)  # (max(1.0, v))
+        return (eps if eps > floor else floor), floor
+
+    def _chunk_done(self, floor: float) -> bool:
+        """The prompt in the step budget has no tokens left (within rounding)."""
+        chunk = self._chunk
+        assert chunk is not None
+        left = self._chunk_left
+        return (left <= 1e-9 * max(1.0, chunk.prompt + chunk.done)
+                or left <= self._rate() * floor)
+
     @property
     def n_queued(self) -> int:
         """Requests waiting in the FIFO queue."""
@@ -317,7 +341,8 @@ class FluidGpu:
             if self.budget is not None:
                 if self._chunk is not None:
                     return True  # one prompt at a time in the step budget (fluid)
-                if self.n_dec and not self._spill and self._boundary() > self.v + 1e-9:
+                if (self.n_dec and not self._spill
+                        and self._boundary() > self.v + max(1e-9, self._due_eps(t)[1])):
                     if not dry:
                         self._chunk_at = self._boundary()  # the step's budget is planned
                     return False
@@ -622,10 +647,10 @@ class FluidGpu:
             return
         self._advance(t)
         v = self.v
-        eps = 1e-9 * (v if v > 1.0 else 1.0)  # (as in _event)
+        eps, floor = self._due_eps(t)  # (as in _event)
         dec, joins, chunk = self._dec, self._joins, self._chunk
         if ((dec and dec[0][0] <= v + eps) or (joins and joins[0][0] <= v + eps)
-                or (chunk is not None and self._chunk_left <= 1e-9 * max(1.0, chunk.prompt))
+                or (chunk is not None and self._chunk_done(floor))
                 or (self._odm and self.n_dec and self._boundary() <= v + eps)):
             self._event(t)  # (_advance is then a no-op)
             return
@@ -646,8 +671,7 @@ class FluidGpu:
         fill is skipped (it would find the same head blocked)."""
         self._advance(t)
         quiet = self._quiet
-        v = self.v
-        eps = 1e-9 * (v if v > 1.0 else 1.0)  # (max(1.0, v))
+        eps, floor = self._due_eps(t)
         dec, pre = self._dec, self._pre
         while dec and dec[0][0] <= self.v + eps:
             _, q, epoch, s = heappop(dec)
@@ -671,7 +695,7 @@ class FluidGpu:
             if self._trace:
                 self.clock.log(f"decode q{q}")
         chunk = self._chunk
-        if chunk is not None and self._chunk_left <= 1e-9 * max(1.0, chunk.prompt):
+        if chunk is not None and self._chunk_done(floor):
             quiet = False
             self._chunk = None
             self._spill = True
@@ -681,7 +705,7 @@ class FluidGpu:
         joins = self._joins
         if joins and joins[0][0] <= self.v + eps:
             quiet = False
-            self._join_due(t)
+            self._join_due(t, eps)
         give = self._give
         while give and give[0] <= t:
             q = self._pop_give()
@@ -696,18 +720,16 @@ class FluidGpu:
             self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
             self._quiet = self._fill(t) if self.queue or self._resume else False
         self._spill = False
-        if self._odm and self.n_dec:
-            v = self.v
-            eps = 1e-9 * (v if v > 1.0 else 1.0)
-            if self._boundary() <= v + eps:  # at a step boundary
-                # the next step's tokens must fit: the newest sequences give way
-                preempted = False
-                while self._mem and self.held + self.n_dec > self._capacity + 0.5:
-                    preempted = True
-                    self._preempt()
-                if preempted:  # quiet if the preempted could not come back at once
-                    #            (then not until an event: KV held only grows till one)
-                    self._quiet = self._fill(t, dry=True)
+        if self._odm and self.n_dec and self._boundary() <= self.v + eps:
+            # at a step boundary (V as above): the next step's tokens must fit, the
+            # newest sequences give way
+            preempted = False
+            while self._mem and self.held + self.n_dec > self._capacity + 0.5:
+                preempted = True
+                self._preempt()
+            if preempted:  # quiet if the preempted could not come back at once
+                #            (then not until an event: KV held only grows till one)
+                self._quiet = self._fill(t, dry=True)
         if self.queue and self.deadline < math.inf and self._expire_due(t):
             self._quiet = False  # (without a deadline _plan drops given-up heads)
         self._plan()
@@ -722,9 +744,9 @@ class FluidGpu:
             queue.popleft()
         return queue[0][0] == q
 
-    def _join_due(self, t: float) -> None:
+    def _join_due(self, t: float, eps: float) -> None:
+        """Prefilled sequences whose step boundary is within ``eps`` steps decode."""
         joins = self._joins
-        eps = 1e-9 * max(1.0, self.v)
         while joins and joins[0][0] <= self.v + eps:
             _, epoch, s = joins.popleft()
             if s.epoch == epoch:
