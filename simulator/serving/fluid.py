@@ -149,6 +149,7 @@ class FluidGpu:
         self._v_next = math.inf  # the next event the fluid clock sets (s; see _plan)
         self._quiet = False      # a fill would change nothing (see _event)
         self._trace = clock.trace is not None
+        self._floor_k = 4.0 * 2.0**-52 / self.s0 if self.s0 > 0 else 0.0  # (see _due_eps)
 
     # ---- state -------------------------------------------------------------------
     @property
@@ -170,14 +171,18 @@ class FluidGpu:
         within ``eps`` steps of it, and the prompt in the step budget is done when at
         most ``floor`` steps of it are left.
 
-        eps is 1e-9 relative to V, and never below ``floor``: the steps that four ulps
-        of ``t`` hold at the current step time. Closer than that, the time of the event
+        eps is 1e-9 relative to V, and never below ``floor``: at least the steps that
+        four ulps of ``t`` hold (``t`` 4 x 2**-52 / s0, a bound that needs no step time
+        on the hot path: one step takes >= s0). Closer than that, the time of the event
         rounds to ``t`` itself, the clock cannot advance to it, and without the floor
         the GPU would fire at ``t`` for ever (seen at t = 3.3e4 s with a resumed prompt
         6e-8 tokens short)."""
         v = self.v
-        step = self._step(self._rate())
-        floor = 4.0 * math.ulp(t) / step if step > 0.0 else 0.0  # (s0 = 0, idle: no time)
+        if self._floor_k:
+            floor = t * self._floor_k
+        else:  # (s0 = 0: the step time itself; none when idle)
+            step = self._step(self._rate())
+            floor = 4.0 * math.ulp(t) / step if step > 0.0 else 0.0
         eps = 1e-9 * (v if v > 1.0 else 1.0)  # (max(1.0, v))
         return (eps if eps > floor else floor), floor
 
