@@ -107,8 +107,7 @@ def fluid(spec: GpuSpec, reqs: list[Request], watch: list[float] | None = None,
         fire()
         if watch is not None:
             watch.append(gpu.held)
-    gpu._fire = watched  # type: ignore[method-assign]
-    gpu._timer = env.timer(watched)  # (the timer holds the callback it was made with)
+    gpu._timer = env.timer(watched)  # (the GPU's timer calls the callback it was made with)
     env.run()
     for q in range(len(reqs)):
         rec.preemptions.setdefault(q, 0)
