@@ -55,7 +55,7 @@ from heapq import heappop, heappush
 from simulator.serving.clock import Clock, Levels, Outcomes
 from simulator.serving.memory import KvPool
 from simulator.serving.spec import GpuSpec
-from simulator.serving.steptime import steps_in, time_for
+from simulator.serving.steptime import time_for
 
 __all__ = ["Entry", "FluidGpu", "Seq"]
 
@@ -239,10 +239,14 @@ class FluidGpu:
                 dv = dt / (self.s0 + self.s1 * n)
                 self.v += dv
                 tokens = n * dv
-        else:
-            r = self._rate()
+        else:  # (_rate, _step and steps_in in line: the same floats)
+            r = 0.0
+            if self._chunk is not None and self.budget is not None:
+                r = float(max(self.budget - n, 0))
             if n or r or self._joins:
-                dv = steps_in(dt, self._step(r), self.s2 * n)
+                a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
+                b = self.s2 * n
+                dv = dt / a if b == 0.0 else 2.0 * dt / (a + math.sqrt(a * a + 2.0 * b * dt))
                 self.v += dv
                 tokens = n * dv
                 self.ctx += tokens
@@ -560,18 +564,20 @@ class FluidGpu:
             if dec:
                 step = self.s0 + self.s1 * n
                 nxt = self.t + max(dec[0][0] - v, 0.0) * step
-        else:
+        else:  # (_rate, _step, _boundary and time_for in line: the same floats)
             dx = _INF
             if dec:
                 dx = dec[0][0] - v
                 if dx < 0.0:
                     dx = 0.0
-            r = self._rate()
-            if r > 0:
-                dx = min(dx, max(self._chunk_left, 0.0) / r)
+            r = 0.0
+            if self._chunk is not None and self.budget is not None:
+                r = float(max(self.budget - n, 0))
+                if r > 0:
+                    dx = min(dx, max(self._chunk_left, 0.0) / r)
             if n:
                 if self._odm:  # the boundary before the next step overflows
-                    vb = self._boundary()
+                    vb = float(math.ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
                     k = math.floor((self._capacity + 0.5 - (self.held + n * (vb - v))) / n)
                     y = vb - v + (0 if k < 0 else k)
                     if y < dx:
@@ -579,14 +585,17 @@ class FluidGpu:
                 at = self._chunk_at
                 if at < _INF and at > v and at - v < dx:
                     dx = at - v
-            if self._joins:
-                y = self._joins[0][0] - v
+            joins = self._joins
+            if joins:
+                y = joins[0][0] - v
                 if y < 0.0:
                     y = 0.0
                 if y < dx:
                     dx = y
             if dx < _INF:
-                nxt = self.t + time_for(dx, self._step(r), self.s2 * n)
+                a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
+                b = self.s2 * n
+                nxt = self.t + (dx * a if b == 0.0 else dx * (a + 0.5 * b * dx))
         self._v_next = nxt
         pre = self._pre
         if pre:
@@ -602,8 +611,11 @@ class FluidGpu:
             if queue and queue[0][3] + self.deadline < nxt:  # head's deadline
                 nxt = queue[0][3] + self.deadline
         self._give_next = False
-        if self._give:
-            g = self._give_top()
+        give = self._give
+        if give:
+            x = self._give_q[give[0]]  # (_give_top in line when the top is live)
+            q = x if isinstance(x, int) else x[0]
+            g = give[0] if q in self._waiting or q in self._patient else self._give_top()
             if g < nxt:
                 self._give_next = True
                 nxt = g
