@@ -186,9 +186,15 @@ class Allocator:
             if hi - lo == 1:
                 self._decide_one(k, t, block, lo, free, holdings, budget)
                 return
-            if hi - lo <= SMALL and not self._late_check and self.env.trace is None:
-                self._decide_small(k, t, block, lo, hi, free, holdings, budget)
-                return
+            if hi - lo <= SMALL and self.env.trace is None:
+                give: list[float] | None = None
+                if self._late_check:  # (a query late at its tick takes the array form)
+                    gu, gone = self._late(np.arange(block.q0 + lo, block.q0 + hi),
+                                          block.time[lo:hi], t)
+                    give = None if gone is not None and gone.any() else gu.tolist()
+                if give is not None or not self._late_check:
+                    self._decide_small(k, t, block, lo, hi, free, holdings, budget, give)
+                    return
         cat = (lambda f: f(parts[0])) if len(parts) == 1 else (
             lambda f: np.concatenate([f(p) for p in parts]))
         idx = cat(lambda p: p[0].pool_index[p[1]:p[2]])
@@ -262,11 +268,13 @@ class Allocator:
                   committed)
 
     def _decide_small(self, k: int, t: float, block: Block, lo: int, hi: int, free: float,
-                      holdings: float, budget: float) -> None:
-        """:meth:`decide` for a few queries of one block without patience, deadline or
-        trace: the policy sees the same arrays; caps, replay, bank, records and GPU
-        entries are computed on Python lists (the same integers, booleans and float
-        operations as the array form)."""
+                      holdings: float, budget: float, give_up: list[float] | None = None
+                      ) -> None:
+        """:meth:`decide` for a few queries of one block, none of them past its patience
+        or deadline, without trace: the policy sees the same arrays; caps, replay, bank,
+        records and GPU entries are computed on Python lists (the same integers, booleans
+        and float operations as the array form). ``give_up``: their give-up times (s;
+        None: no patience, all inf)."""
         view = self.view
         rows = self._rows
         if rows is None or rows.q0 != block.q0:
@@ -325,7 +333,8 @@ class Allocator:
             arrival = block.time[lo:hi].tolist()
         p0, p1, q0 = self.p0, self.p1, block.q0 + lo
         entries: list[Entry] = [
-            (q0 + j, gen[j], p0 + p1 * float(prompt[j]), arrival[j], prompt[j], x, math.inf)
+            (q0 + j, gen[j], p0 + p1 * float(prompt[j]), arrival[j], prompt[j], x,
+             math.inf if give_up is None else give_up[j])
             for j, x in enumerate(c) if x >= 1]
         if entries:
             self.gpu.admit(t, entries)

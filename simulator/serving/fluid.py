@@ -191,8 +191,9 @@ class FluidGpu:
         chunk = self._chunk
         assert chunk is not None
         left = self._chunk_left
-        return (left <= 1e-9 * max(1.0, chunk.prompt + chunk.done)
-                or left <= self._rate() * floor)
+        budget = self.budget  # (_rate in line)
+        rate = float(max(budget - self.n_dec, 0)) if budget is not None else 0.0
+        return left <= 1e-9 * max(1.0, chunk.prompt + chunk.done) or left <= rate * floor
 
     @property
     def n_queued(self) -> int:
@@ -315,7 +316,9 @@ class FluidGpu:
         if not queue and not resume:  # nothing waits (the common case at low load)
             return True
         mem = self.mem
-        while self.active < self.slots:
+        limited, odm, fits = mem.limited, self._odm, mem.fits
+        slots = self.slots
+        while (self.n_dec + self.n_pre + self.n_join + (self._chunk is not None)) < slots:
             s: Seq | None
             if resume:
                 s = resume[0]
@@ -341,20 +344,25 @@ class FluidGpu:
                 context, cap = e[4] + 0.0, e[5]  # (prompt + no tokens done)
             else:
                 return True
-            if mem.limited:  # KV as allocated for the step in progress
+            if limited:  # KV as allocated for the step in progress
                 held = self.held
-                if self._odm and self.n_dec:
-                    held += self.n_dec * (self._boundary() - self.v)
-                if not mem.fits(held, context, cap):
+                n = self.n_dec
+                if odm and n:
+                    v = self.v
+                    held += n * (float(math.ceil(v - 1e-9 * (v if v > 1.0 else 1.0))) - v)
+                if not fits(held, context, cap):
                     return True  # FIFO: the head waits for memory
             if self.budget is not None:
                 if self._chunk is not None:
                     return True  # one prompt at a time in the step budget (fluid)
-                if (self.n_dec and not self._spill
-                        and self._boundary() > self.v + max(1e-9, self._due_eps(t)[1])):
-                    if not dry:
-                        self._chunk_at = self._boundary()  # the step's budget is planned
-                    return False
+                if self.n_dec and not self._spill:
+                    v = self.v  # (_boundary and the floor of _due_eps in line)
+                    vb = float(math.ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
+                    floor = t * self._floor_k if self._floor_k else self._due_eps(t)[1]
+                    if vb > v + max(1e-9, floor):
+                        if not dry:
+                            self._chunk_at = vb  # the step's budget is planned
+                        return False
             if dry:
                 return False
             if s is None:
@@ -401,16 +409,19 @@ class FluidGpu:
     def _ready(self, s: Seq, t: float) -> None:
         """``s`` is prefilled: it decodes from the next step boundary (at once in the
         original model, or when no step is in progress)."""
-        if not self._plain:
-            if not self._stepping() and s.state != CHUNK:
-                self.v = self._boundary()
-            elif self._boundary() > self.v + 1e-9 * max(1.0, self.v):
+        if not self._plain:  # (_stepping and _boundary in line)
+            v = self.v
+            vb = float(math.ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
+            if (not (self.n_dec > 0 or self._chunk is not None or self._joins)
+                    and s.state != CHUNK):
+                self.v = vb
+            elif vb > v + 1e-9 * max(1.0, v):
                 # (a finished prompt waits for the end of its step even on an idle
                 # GPU: the step costs s0 whether or not the next prompt fills it)
                 s.state = JOIN
                 s.epoch += 1
                 self.n_join += 1
-                self._joins.append((self._boundary(), s.epoch, s))
+                self._joins.append((vb, s.epoch, s))
                 return
         self._decode(s, t)
 
@@ -540,7 +551,11 @@ class FluidGpu:
         (``b if b > a else a`` is ``max(a, b)`` and ``b if b < a else a`` is
         ``min(a, b)``, operand for operand: the same floats, without the calls.)"""
         if self._firsts:  # first token: one fluid step of the batch as it is now
-            t1 = self.t + time_for(1.0, self.step_time(), self.s2 * self.n_dec)
+            n, budget = self.n_dec, self.budget  # (step_time in line)
+            r = float(max(budget - n, 0)) if self._chunk is not None and budget is not None \
+                else 0.0
+            a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
+            t1 = self.t + time_for(1.0, a, self.s2 * n)
             for q in self._firsts:
                 self._out.first_token(q, t1)
             self._firsts.clear()
@@ -688,7 +703,14 @@ class FluidGpu:
         fill is skipped (it would find the same head blocked)."""
         self._advance(t)
         quiet = self._quiet
-        eps, floor = self._due_eps(t)
+        if self._floor_k:  # (_due_eps in line)
+            floor = t * self._floor_k
+            v = self.v
+            eps = 1e-9 * (v if v > 1.0 else 1.0)
+            if not eps > floor:
+                eps = floor
+        else:
+            eps, floor = self._due_eps(t)
         dec, pre = self._dec, self._pre
         while dec and dec[0][0] <= self.v + eps:
             _, q, epoch, s = heappop(dec)
@@ -737,9 +759,10 @@ class FluidGpu:
             self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
             self._quiet = self._fill(t) if self.queue or self._resume else False
         self._spill = False
-        if self._odm and self.n_dec and self._boundary() <= self.v + eps:
-            # at a step boundary (V as above): the next step's tokens must fit, the
-            # newest sequences give way
+        if self._odm and self.n_dec and (
+                float(math.ceil((v := self.v) - 1e-9 * (v if v > 1.0 else 1.0))) <= v + eps):
+            # at a step boundary (V as above; _boundary in line): the next step's tokens
+            # must fit, the newest sequences give way
             preempted = False
             while self._mem and self.held + self.n_dec > self._capacity + 0.5:
                 preempted = True

@@ -44,6 +44,8 @@ class KvPool:
         self.reserve = admission == "reserve-cap"
         #: holdings (tokens) above which nothing new is admitted
         self.limit = self.capacity if self.reserve else self.capacity * (1.0 - watermark)
+        self._at_most = self.limit + 1e-9          # (fits: bounds computed once)
+        self._below = self.capacity * (1.0 - 1e-9)
 
     def blocks(self, tokens: float) -> float:
         """``tokens`` rounded up to whole blocks (tokens)."""
@@ -55,12 +57,13 @@ class KvPool:
 
     def fits(self, held: float, context: float, cap: int) -> bool:
         """Whether a request fits now, with ``held`` tokens already held."""
-        after = held + self.blocks(self.hold(context, cap))
+        block = self.block  # (blocks and hold in line, on the hot path: the same floats)
         if self.reserve:
-            return after <= self.limit + 1e-9
+            return held + math.ceil((context + cap) / block - 1e-9) * block <= self._at_most
+        after = held + math.ceil(context / block - 1e-9) * block
         # strictly below the pool: a full pool preempts at once, so admitting up to it
         # would preempt the newcomer at the same instant, again and again
-        return after <= self.limit + 1e-9 and after < self.capacity * (1.0 - 1e-9)
+        return after <= self._at_most and after < self._below
 
     def possible(self, prompt: int, generated: int, cap: int) -> bool:
         """Whether the request could ever finish (see the module docstring)."""
