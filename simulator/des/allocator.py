@@ -189,9 +189,7 @@ class Allocator:
             if hi - lo <= SMALL and self.env.trace is None:
                 give: list[float] | None = None
                 if self._late_check:  # (a query late at its tick takes the array form)
-                    gu, gone = self._late(np.arange(block.q0 + lo, block.q0 + hi),
-                                          block.time[lo:hi], t)
-                    give = None if gone is not None and gone.any() else gu.tolist()
+                    give = self._give_ups(block.q0 + lo, block.time[lo:hi].tolist(), t)
                 if give is not None or not self._late_check:
                     self._decide_small(k, t, block, lo, hi, free, holdings, budget, give)
                     return
@@ -351,9 +349,12 @@ class Allocator:
         q = block.q0 + j
         give_up = math.inf
         if self._late_check:
-            gu, late = self._late(np.array([q]), block.time[j:j + 1], t)
-            give_up = float(gu[0])
-            if late is not None and late[0]:
+            one = self._give_ups(q, [float(block.time[j])], t)
+            if one is not None:
+                give_up = one[0]
+            else:  # past its patience or deadline: the array form settles it
+                gu, late = self._late(np.array([q]), block.time[j:j + 1], t)
+                assert late is not None
                 block.tick[j] = k
                 rows = np.array([j])
                 self._settle_late(block, rows, late, block.time[j:j + 1], gu)
@@ -402,6 +403,21 @@ class Allocator:
         give_up = (arrival + self.patience.of(q) if self.patience is not None
                    else np.full(q.size, math.inf))
         return give_up, (give_up <= t) | (arrival + self.deadline < t)
+
+    def _give_ups(self, q0: int, arrival: list[float], t: float) -> list[float] | None:
+        """Give-up times (s; inf without patience) of queries ``q0, q0 + 1, ...`` that
+        arrived at ``arrival`` (s), as :meth:`_late` computes them, or None if one of
+        them is already past its patience or deadline at the tick ``t``."""
+        if self.patience is None:
+            give = [math.inf] * len(arrival)
+        else:
+            give = [a + p for a, p in zip(arrival, self.patience.span(q0, q0 + len(arrival)),
+                                          strict=True)]
+        deadline = self.deadline
+        for a, g in zip(arrival, give, strict=True):
+            if g <= t or a + deadline < t:
+                return None
+        return give
 
     def _settle_late(self, block: Block, rows: np.ndarray, late: np.ndarray,
                      arrival: np.ndarray, give_up: np.ndarray) -> None:
