@@ -11,6 +11,8 @@ import pytest
 from simulator.des.runner import run
 from simulator.errors import UserError
 from simulator.scenario.io import parse_scenario
+from simulator.serving.patience import PatienceDraws
+from simulator.serving.spec import LognormalPatience
 from tests.des_helpers import scenario, tiny_pool
 
 
@@ -99,6 +101,18 @@ def test_patience_draws_are_per_query_and_common_to_policies(tmp_path: Path) -> 
     sa = a.filter(both)["queue_wait"].to_numpy() == la
     sb = b.filter(both)["queue_wait"].to_numpy() == lb
     assert np.allclose(la[sa & sb], lb[sa & sb])
+
+
+@pytest.mark.parametrize("spans", [[(0, 5), (5, 6), (6, 70000)], [(65530, 65542)],
+                                   [(65535, 65536), (65536, 131100)]])
+def test_patience_span_is_of_as_floats(spans: list[tuple[int, int]]) -> None:
+    # the small-tick fast path reads spans of query numbers, across block edges too;
+    # an independent draw in the same order must give the same floats as of()
+    spec = LognormalPatience(kind="lognormal", median=60.0, sigma=0.5)
+    a = PatienceDraws(spec, np.random.default_rng(7))
+    b = PatienceDraws(spec, np.random.default_rng(7))
+    for q0, q1 in spans:
+        assert a.span(q0, q1) == b.of(np.arange(q0, q1)).tolist()
 
 
 @pytest.mark.parametrize(("patience", "msg"), [
