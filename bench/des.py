@@ -9,6 +9,7 @@ not the interpreter's start and imports.
     .venv/bin/python bench/des.py --sizes 1e4,1e5 # quick
     .venv/bin/python bench/des.py --streams --sizes 1e6 [--baseline-repo ../main]
     .venv/bin/python bench/des.py --serving       # KV memory + s2 + patience off vs on
+    .venv/bin/python bench/des.py --serving --workloads reasoning --sizes 1e6 --repeats 3
     .venv/bin/python bench/des.py --scenario scenarios/balanced.yaml  # the file itself
     .venv/bin/python bench/des.py --baseline-repo ../main --repeats 3  # speed-up vs main
 
@@ -23,12 +24,27 @@ scarce budget, noisy-oracle predictor, one tick a second, a 256-slot GPU with
 prefill) with its ``duration`` replaced by ``n_queries`` = each size. Target (issue
 16): >= 50k simulated queries per CPU-second at 1e6 arrivals, peak RSS under 300 MB.
 
-``--serving`` runs each size with KV memory, s2 and patience off and on and prints the
-CPU-time ratio (issue 11's target: at most 1.5x at 1e6), and for each run the queries
-the allocator funded (sent to the GPU), those that took a GPU slot, and the CPU
-microseconds per funded query. With patience a timed-out query's unused cap returns to
-the bank, so the on-run funds more queries than the off-run; most of them give up in
-the GPU queue.
+``--serving`` runs each size with KV memory, s2 and patience off and on, in three
+workloads (``--workloads``), and prints the CPU-time ratio (issue 11's target: at most
+1.5x at 1e6), the preemptions and timed-out rate of the on-run, the queries the
+allocator funded (sent to the GPU) and those that took a GPU slot in each run, and
+the CPU microseconds per funded query:
+
+* ``healthy``: the default workload (below); on = the H100 presets' s2 (1.7e-8 s per
+  cached token), a KV pool of 350,000 tokens (about the off-run's peak KV demand, so
+  memory binds at peaks: a few preemptions) and patience lognormal, median 180 s,
+  sigma 0.5 (as the bundled reasoning scenarios). A loaded service that keeps up (about
+  1% time out), but a queue forms behind memory, so requests take a slot one at a time
+  as memory frees (a fill per leave) where the off-run admits each tick's at once.
+* ``reasoning``: ``scenarios/reasoning-h100-memory.yaml`` as written (one H100 preset,
+  1k-8k tokens per query, chunked prefill) against the same file with
+  ``gpu.s2=0 gpu.kv_tokens=null patience=null``. Memory binds all the time: about 0.7
+  preemptions per arrival (each one re-prefills and rejoins: more events than the
+  off-run simulates) and 13% time out.
+* ``overloaded``: the default workload with a 60,000-token pool and patience
+  exponential, mean 30 s: the GPU cannot keep up, 78% time out, and as a timed-out
+  query's unused cap returns to the bank the on-run funds about 1.7x the queries of
+  the off-run (most give up in the queue): CPU per funded query is the fair figure.
 
 The default workload decides about 200 queries per tick (rate 200/s, one tick a
 second). ``--scenario FILE`` runs a scenario file as written instead (only
@@ -51,18 +67,27 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 
-SERVING_ON = {"s2": 1.7e-8, "kv_tokens": 60000, "block_size": 16}
-"""The serving-v2 variant: context-dependent step time and a KV pool that binds."""
+WORKLOADS: dict[str, dict[str, Any]] = {
+    "healthy": {"gpu": {"s2": 1.7e-8, "kv_tokens": 350000, "block_size": 16},
+                "patience": {"kind": "lognormal", "median": 180.0, "sigma": 0.5}},
+    "reasoning": {"scenario": "scenarios/reasoning-h100-memory.yaml",
+                  "off": ["gpu.s2=0", "gpu.kv_tokens=null", "patience=null"]},
+    "overloaded": {"gpu": {"s2": 1.7e-8, "kv_tokens": 60000, "block_size": 16},
+                   "patience": {"kind": "exponential", "mean": 30.0}},
+}
+"""``--serving`` workloads (module docstring): serving-v2 settings added to the default
+workload (``gpu``, ``patience``), or a scenario file as written and the overrides that
+turn memory, s2 and patience off."""
 
 
 def one(n: int, rate: float, policy: str, streams: int = 0,
-        repo: Path = REPO, serving: bool = False, yaml_file: str | None = None
-        ) -> dict[str, float]:
+        repo: Path = REPO, yaml_file: str | None = None, workload: str | None = None,
+        on: bool = False) -> dict[str, float]:
     """Run ``n`` arrivals in this process; wall and CPU time and peak RSS.
 
     ``streams`` 0 is the single-stream form; k >= 1 gives ``streams:`` with k entries
-    of rate / k each (the same total load). ``serving`` turns on :data:`SERVING_ON`
-    and patience.
+    of rate / k each (the same total load). ``workload``: one of :data:`WORKLOADS`,
+    with its serving-v2 settings ``on`` or off.
     """
     sys.path.insert(0, str(repo))
     from simulator.des.runner import run_to_dir
@@ -75,12 +100,16 @@ def one(n: int, rate: float, policy: str, streams: int = 0,
         load = {"streams": [{"name": f"s{i}", "mix": "balanced",
                              "arrivals": {"kind": "poisson", "rate": rate / streams}}
                             for i in range(streams)]}
+    spec = WORKLOADS[workload] if workload is not None else {}
+    if "scenario" in spec:
+        yaml_file = str(repo / spec["scenario"])
     if yaml_file is not None:
         from simulator.scenario.io import load_scenario
 
-        sc = load_scenario(yaml_file, [f"n_queries={n}", "duration=null"])
+        sc = load_scenario(yaml_file, [f"n_queries={n}", "duration=null"]
+                           + ([] if on else list(spec.get("off", []))))
     else:
-        sc = _generated(n, rate, policy, load, serving, parse_scenario)
+        sc = _generated(n, rate, policy, load, spec if on else {}, parse_scenario)
     pool = resolve_pool(sc.pool if isinstance(sc.pool, str) else "default")
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
@@ -108,17 +137,17 @@ def _counts(queries: Path) -> tuple[int, int]:
     return int(row.item(0, 0)), int(row.item(0, 1))
 
 
-def _generated(n: int, rate: float, policy: str, load: dict[str, object], serving: bool,
-               parse_scenario: Any) -> Any:
+def _generated(n: int, rate: float, policy: str, load: dict[str, object],
+               serving: dict[str, Any], parse_scenario: Any) -> Any:
     """The default workload (module docstring) with ``load`` as its arrivals."""
     return parse_scenario({
         "pool": "default", **load,
         "allocator": {"policy": policy, "period": 1.0, "budget_rate": 200.0 * rate,
                       "window": 10.0},
         "gpu": {"max_seqs": 1024, "s0": 0.01, "s1": 0.00001,
-                **(SERVING_ON if serving else {})},
+                **serving.get("gpu", {})},
         "n_queries": n, "output": {"gpu_window": 60.0},
-        **({"patience": {"kind": "exponential", "mean": 30.0}} if serving else {}),
+        **({"patience": serving["patience"]} if "patience" in serving else {}),
     })
 
 
@@ -159,20 +188,29 @@ def main() -> None:
                     help="also run this checkout (e.g. main), alternating with this one, "
                     "and print the speed-up (with --streams: its single-stream form)")
     ap.add_argument("--repeats", type=int, default=1,
-                    help="with --baseline-repo: runs of each checkout (median); "
-                    "default: %(default)s")
-    ap.add_argument("--serving", action="store_true", help="run each size twice, KV "
+                    help="with --baseline-repo or --serving: runs of each (alternating; "
+                    "median CPU time); default: %(default)s")
+    ap.add_argument("--serving", action="store_true", help="run each size with KV "
                     "memory + s2 + patience off and on, and print the CPU-time ratio")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS),
+                    help="with --serving: comma-separated, of " + ", ".join(WORKLOADS)
+                    + "; default: all")
     ap.add_argument("--scenario", metavar="FILE", help="run this scenario file (its "
                     "duration replaced by each size) instead of the default workload")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--n-streams", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--repo", default=str(REPO), help=argparse.SUPPRESS)
+    ap.add_argument("--workload", choices=list(WORKLOADS), help=argparse.SUPPRESS)
+    ap.add_argument("--on", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
         print(json.dumps(one(args.one, args.rate, args.policy, args.n_streams,
-                             Path(args.repo), args.serving, args.scenario)))
+                             Path(args.repo), args.scenario, args.workload, args.on)))
         return
+    for name in args.workloads.split(",") if args.serving else []:
+        if name not in WORKLOADS:
+            ap.error(f"--workloads: unknown workload {name!r}; use "
+                     + ", ".join(WORKLOADS))
     if args.serving:
         _serving(args)
         return
@@ -210,23 +248,30 @@ def _baseline_table(sizes: list[int], args: argparse.Namespace) -> None:
 
 
 def _serving(args: argparse.Namespace) -> None:
-    print(f"{'arrivals':>10} {'CPU s off':>10} {'CPU s on':>10} {'on/off':>7} "
-          f"{'preemptions':>12} {'timed out':>10} {'funded off/on':>17} "
-          f"{'slot taken off/on':>19} {'CPU us per funded off/on':>25}")
-    for size in (int(float(s)) for s in args.sizes.split(",")):
-        r = {}
-        for on in (False, True):
-            cmd = [sys.executable, __file__, "--one", str(size), "--rate", str(args.rate),
-                   "--policy", args.policy] + (["--serving"] if on else [])
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            r[on] = json.loads(out.strip().splitlines()[-1])
-        print(f"{size:>10,} {r[False]['cpu_s']:>10.2f} {r[True]['cpu_s']:>10.2f} "
-              f"{r[True]['cpu_s'] / r[False]['cpu_s']:>7.2f} {r[True]['preemptions']:>12,} "
-              f"{r[True]['timed_out_rate']:>10.3f} "
-              f"{r[False]['funded']:>8,}/{r[True]['funded']:<8,} "
-              f"{r[False]['admitted']:>9,}/{r[True]['admitted']:<9,} "
-              f"{1e6 * r[False]['cpu_s'] / max(r[False]['funded'], 1):>12.2f}/"
-              f"{1e6 * r[True]['cpu_s'] / max(r[True]['funded'], 1):<12.2f}", flush=True)
+    """The ``--serving`` table: each workload and size off and on, alternating
+    (``--repeats`` runs each, median CPU time)."""
+    print(f"{'workload':>10} {'arrivals':>10} {'CPU s off':>10} {'CPU s on':>9} "
+          f"{'on/off':>7} {'preempt/arr':>11} {'timed out':>9} {'funded off/on':>17} "
+          f"{'slot taken off/on':>19} {'CPU us/funded off/on':>21}", flush=True)
+    for name in args.workloads.split(","):
+        for size in (int(float(s)) for s in args.sizes.split(",")):
+            runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
+            for _ in range(args.repeats):
+                for on in (False, True):
+                    cmd = [sys.executable, __file__, "--one", str(size), "--rate",
+                           str(args.rate), "--policy", args.policy, "--workload", name]
+                    out = subprocess.run(cmd + (["--on"] if on else []), check=True,
+                                         capture_output=True, text=True).stdout
+                    runs[on].append(json.loads(out.strip().splitlines()[-1]))
+            cpu = {on: sorted(x["cpu_s"] for x in v)[len(v) // 2] for on, v in runs.items()}
+            off, on_ = runs[False][0], runs[True][0]  # (the counts are deterministic)
+            print(f"{name:>10} {size:>10,} {cpu[False]:>10.2f} {cpu[True]:>9.2f} "
+                  f"{cpu[True] / cpu[False]:>7.2f} {on_['preemptions'] / size:>11.3f} "
+                  f"{on_['timed_out_rate']:>9.3f} "
+                  f"{off['funded']:>8,}/{on_['funded']:<8,} "
+                  f"{off['admitted']:>9,}/{on_['admitted']:<9,} "
+                  f"{1e6 * cpu[False] / max(off['funded'], 1):>10.2f}/"
+                  f"{1e6 * cpu[True] / max(on_['funded'], 1):<10.2f}", flush=True)
 
 
 if __name__ == "__main__":
