@@ -209,3 +209,27 @@ def test_run_line_shows_timed_out_when_clients_give_up(
     rate = json.loads((tmp_path / "out" / "summary.json").read_text())["timed_out_rate"]
     assert rate > 0
     assert f"timed out {rate:.3f}, " in line
+
+
+@pytest.mark.parametrize(("fmt", "name", "content", "hint"), [
+    ("azure", "m.jsonl", '{"timestamp": 0, "input_length": 10}\n',
+     "not an Azure LLM trace CSV; it looks like a Mooncake JSONL trace: set "
+     "arrivals.format: mooncake"),
+    ("mooncake", "a.csv", "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+     "2023-11-16 18:15:46.6805900,374,44\n",
+     "line 1: invalid JSON (Expecting value); Mooncake traces have one JSON object a "
+     "line; it looks like an Azure LLM trace CSV: set arrivals.format: azure"),
+    ("timestamps", "a.csv", "TIMESTAMP,ContextTokens,GeneratedTokens\n1,2,3\n",
+     "needs a 'time' column, has ['TIMESTAMP', 'ContextTokens', 'GeneratedTokens']; it "
+     "looks like an Azure LLM trace CSV: set arrivals.format: azure"),
+    ("azure", "w.csv", "a,b,c,d,e,f,g,h\n1,2,3,4,5,6,7,8\n",
+     "has ['a', 'b', 'c', 'd', 'e', 'f'] and 2 more"),
+])
+def test_trace_in_another_format_names_it(tmp_path: Path, fmt: str, name: str,
+                                          content: str, hint: str) -> None:
+    from simulator.traffic.traces import load_trace
+
+    (tmp_path / name).write_text(content)
+    with pytest.raises(UserError) as info:
+        load_trace(str(tmp_path / name), fmt)
+    assert hint in str(info.value)

@@ -104,3 +104,10 @@ def test_round_trip(tmp_path: Path, queries: list[list[tuple[int, bool]]],
     assert back.frame.equals(pool.frame)
     assert (back.lengths == pool.lengths).all() and (back.correct == pool.correct).all()
     assert list(back.n_rollouts) == [len(q) for q in queries]
+
+
+def test_load_rollout_table_says_import_it(tmp_path: Path) -> None:
+    raw = tmp_path / "rollouts.csv"
+    raw.write_text("id,benchmark,length,correct\na,x,100,1\n")
+    with pytest.raises(PoolError, match=r"not CSV; build one .*'clearsim pool import "):
+        load_pool(raw)

@@ -28,7 +28,11 @@ def register(sub: Any) -> None:
         "gpu: {preset: h100-qwen2.5-7b, max_seqs: 128, replicas: 2, router: least-kv})")
     cmds = p.add_subparsers(dest="gpu_command", metavar="SUBCOMMAND", parser_class=type(p))
     cmds.required = True
-    ls = cmds.add_parser("list", help="the preset names", description="Print every preset.")
+    ls = cmds.add_parser("list", help="the preset names",
+                         description="Print every preset: its name, the GPU's memory and "
+                         "HBM bandwidth, and the model's parameters.",
+                         epilog="example: clearsim gpu list   (then: clearsim gpu show "
+                         "h100-qwen2.5-7b)")
     ls.set_defaults(func=run_list)
     show = cmds.add_parser("show", help="the derived figures of one preset, with units",
                            description="Print the gpu fields a preset fills, with units.",

@@ -164,7 +164,8 @@ def format_fits(name: str, info: dict[str, Any]) -> str:
     out = [f"pool {name}: {info['queries']} queries; RMSE of the fitted accuracy curve, "
            "binomial pseudo log-likelihood AIC (lower is better; compare within a group)"]
     for g in info["groups"]:
-        out += ["", f"{g['kind']} {g['group']}: {g['queries']} queries, {g['rollouts']} "
+        head = "whole pool" if g["kind"] == "all" else f"{g['kind']} {g['group']}"
+        out += ["", f"{head}: {g['queries']} queries, {g['rollouts']} "
                 f"rollouts, caps 16..{g['max_cap']:.0f}",
                 f"  {'form':<15}{'reading':<10}{'rmse':>8}{'aic':>12}  parameters"]
         for r in g["fits"]:

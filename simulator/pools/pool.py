@@ -273,6 +273,10 @@ def load_pool(path: str | os.PathLike[str]) -> Pool:
     if not p.is_file():
         raise PoolError(f"{p}: pool file not found; give a Parquet file made by "
                         "'clearsim pool import' or the embedded pool 'default'")
+    if p.suffix.lower() in (".csv", ".tsv", ".jsonl", ".json", ".ndjson"):
+        raise PoolError(f"{p}: a pool is a Parquet file, not {p.suffix.lstrip('.').upper()}; "
+                        f"build one from these rollouts with 'clearsim pool import {p} "
+                        "-o pool.parquet'")
     try:
         frame = pl.read_parquet(p)
     except Exception as exc:  # polars raises several types for corrupt files

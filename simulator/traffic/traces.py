@@ -66,7 +66,8 @@ def _read_timestamps(p: Path) -> Parsed:
     if p.suffix in (".parquet", ".csv"):
         frame = pl.read_parquet(p) if p.suffix == ".parquet" else pl.read_csv(p)
         if "time" not in frame.columns:
-            raise UserError(f"{_where(p)}: needs a 'time' column, has {frame.columns}")
+            raise UserError(f"{_where(p)}: needs a 'time' column, has "
+                            f"{_columns(frame.columns)}{_looks_like(p)}")
         col = frame["time"]
         prompts = frame["prompt_tokens"].cast(pl.Float64, strict=False).to_numpy() \
             if "prompt_tokens" in frame.columns else None
@@ -79,12 +80,32 @@ def _read_timestamps(p: Path) -> Parsed:
             [s for _, s in kept])
 
 
+def _looks_like(p: Path) -> str:
+    """A hint naming the format the file's first line suggests ('' if none)."""
+    with p.open(encoding="utf-8", errors="replace") as fh:
+        head = fh.readline().strip()
+    if head.startswith("{"):
+        return "; it looks like a Mooncake JSONL trace: set arrivals.format: mooncake"
+    if "TIMESTAMP" in head and "ContextTokens" in head:
+        return "; it looks like an Azure LLM trace CSV: set arrivals.format: azure"
+    return ""
+
+
+def _columns(cols: list[str]) -> str:
+    """A column list for a message, at most six names."""
+    return str(cols) if len(cols) <= 6 else f"{cols[:6]} and {len(cols) - 6} more"
+
+
 def _read_azure(p: Path) -> Parsed:
+    hint = _looks_like(p)
+    if hint.startswith("; it looks like a Mooncake"):
+        raise UserError(f"{_where(p)}: not an Azure LLM trace CSV{hint}")
     frame = pl.read_csv(p, infer_schema_length=0)
     for need in ("TIMESTAMP", "ContextTokens"):
         if need not in frame.columns:
             raise UserError(f"{_where(p)}: needs a '{need}' column (Azure LLM trace CSV: "
-                            f"TIMESTAMP, ContextTokens, GeneratedTokens), has {frame.columns}")
+                            f"TIMESTAMP, ContextTokens, GeneratedTokens), has "
+                            f"{_columns(frame.columns)}")
     raw = frame["TIMESTAMP"]
     stamp = raw.str.strip_chars().str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False,
                                                    time_unit="ns")
@@ -110,7 +131,8 @@ def _read_mooncake(p: Path) -> Parsed:
                 rec = json.loads(raw)
             except json.JSONDecodeError as exc:
                 raise UserError(f"{_where(p)}: line {i}: invalid JSON ({exc.msg}); Mooncake "
-                                "traces have one JSON object a line") from None
+                                "traces have one JSON object a line"
+                                + (_looks_like(p) if i == 1 else "")) from None
             if not isinstance(rec, dict) or "timestamp" not in rec:
                 raise UserError(f"{_where(p)}: line {i}, field 'timestamp': missing; Mooncake "
                                 "lines need timestamp (ms) and input_length")
