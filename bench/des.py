@@ -30,12 +30,12 @@ workloads (``--workloads``), and prints the CPU-time ratio (issue 11's target: a
 allocator funded (sent to the GPU) and those that took a GPU slot in each run, and
 the CPU microseconds per funded query:
 
-* ``healthy``: the default workload (below); on = the H100 presets' s2 (1.7e-8 s per
-  cached token), a KV pool of 350,000 tokens (about the off-run's peak KV demand, so
-  memory binds at peaks: a few preemptions) and patience lognormal, median 180 s,
-  sigma 0.5 (as the bundled reasoning scenarios). A loaded service that keeps up (about
-  1% time out), but a queue forms behind memory, so requests take a slot one at a time
-  as memory frees (a fill per leave) where the off-run admits each tick's at once.
+* ``short``: the default workload (below) at 100 queries/s on one H100 running
+  Qwen2.5-7B (``gpu: {preset: h100-qwen2.5-7b}``: 256 slots, chunked prefill, 1.08M
+  tokens of KV) against the same preset with ``s2: 0, kv_tokens: null`` and no
+  patience; on adds patience lognormal, median 180 s, sigma 0.5 (as the bundled
+  reasoning scenarios). About 200 tokens per query: the GPU keeps up and KV memory
+  never fills (under 10% used), the cost of the bookkeeping alone.
 * ``reasoning``: ``scenarios/reasoning-h100-memory.yaml`` as written (one H100 preset,
   1k-8k tokens per query, chunked prefill) against the same file with
   ``gpu.s2=0 gpu.kv_tokens=null patience=null``. Memory binds all the time: about 0.7
@@ -67,17 +67,24 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 
+DEFAULT_GPU: dict[str, Any] = {"max_seqs": 1024, "s0": 0.01, "s1": 0.00001}
+"""The default workload's GPU (made-up figures, timer prefill)."""
+
 WORKLOADS: dict[str, dict[str, Any]] = {
-    "healthy": {"gpu": {"s2": 1.7e-8, "kv_tokens": 350000, "block_size": 16},
-                "patience": {"kind": "lognormal", "median": 180.0, "sigma": 0.5}},
+    "short": {"rate": 100.0, "off": {"gpu": {"preset": "h100-qwen2.5-7b", "s2": 0,
+                                             "kv_tokens": None}},
+              "on": {"gpu": {"preset": "h100-qwen2.5-7b"},
+                     "patience": {"kind": "lognormal", "median": 180.0, "sigma": 0.5}}},
     "reasoning": {"scenario": "scenarios/reasoning-h100-memory.yaml",
                   "off": ["gpu.s2=0", "gpu.kv_tokens=null", "patience=null"]},
-    "overloaded": {"gpu": {"s2": 1.7e-8, "kv_tokens": 60000, "block_size": 16},
-                   "patience": {"kind": "exponential", "mean": 30.0}},
+    "overloaded": {"on": {"gpu": {**DEFAULT_GPU, "s2": 1.7e-8, "kv_tokens": 60000,
+                                  "block_size": 16},
+                          "patience": {"kind": "exponential", "mean": 30.0}}},
 }
-"""``--serving`` workloads (module docstring): serving-v2 settings added to the default
-workload (``gpu``, ``patience``), or a scenario file as written and the overrides that
-turn memory, s2 and patience off."""
+"""``--serving`` workloads (module docstring): the default workload with its ``rate``
+(else ``--rate``) and the ``gpu`` and ``patience`` of the ``off`` and ``on`` runs
+(default: :data:`DEFAULT_GPU`, no patience), or a scenario file as written and the
+overrides that turn memory, s2 and patience off."""
 
 
 def one(n: int, rate: float, policy: str, streams: int = 0,
@@ -94,13 +101,14 @@ def one(n: int, rate: float, policy: str, streams: int = 0,
     from simulator.pools.source import resolve_pool
     from simulator.scenario.io import parse_scenario
 
+    spec = WORKLOADS[workload] if workload is not None else {}
+    rate = float(spec.get("rate", rate))
     load: dict[str, object] = {"stream": "balanced",
                                "arrivals": {"kind": "poisson", "rate": rate}}
     if streams:
         load = {"streams": [{"name": f"s{i}", "mix": "balanced",
                              "arrivals": {"kind": "poisson", "rate": rate / streams}}
                             for i in range(streams)]}
-    spec = WORKLOADS[workload] if workload is not None else {}
     if "scenario" in spec:
         yaml_file = str(repo / spec["scenario"])
     if yaml_file is not None:
@@ -109,7 +117,8 @@ def one(n: int, rate: float, policy: str, streams: int = 0,
         sc = load_scenario(yaml_file, [f"n_queries={n}", "duration=null"]
                            + ([] if on else list(spec.get("off", []))))
     else:
-        sc = _generated(n, rate, policy, load, spec if on else {}, parse_scenario)
+        sc = _generated(n, rate, policy, load, spec.get("on" if on else "off", {}),
+                        parse_scenario)
     pool = resolve_pool(sc.pool if isinstance(sc.pool, str) else "default")
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
@@ -144,8 +153,7 @@ def _generated(n: int, rate: float, policy: str, load: dict[str, object],
         "pool": "default", **load,
         "allocator": {"policy": policy, "period": 1.0, "budget_rate": 200.0 * rate,
                       "window": 10.0},
-        "gpu": {"max_seqs": 1024, "s0": 0.01, "s1": 0.00001,
-                **serving.get("gpu", {})},
+        "gpu": serving.get("gpu", DEFAULT_GPU),
         "n_queries": n, "output": {"gpu_window": 60.0},
         **({"patience": serving["patience"]} if "patience" in serving else {}),
     })
