@@ -217,3 +217,33 @@ def test_describe_names_the_replicas() -> None:
     assert "preset h100-qwen2.5-7b, 2 replicas (least-kv router)" in text
     one = describe(scenario_facts(load_scenario(REPO / "scenarios" / "balanced.yaml"), [0]))
     assert "replicas" not in one
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_requests_larger_than_memory_get_a_note(replicas: int) -> None:
+    # a pool too small for most requests used to expire them without a word
+    sc = load_scenario(REPO / "scenarios" / "reasoning-h100-memory.yaml",
+                       ["duration=60", "gpu.kv_tokens=3000", "gpu.admission=reserve-cap",
+                        f"gpu.replicas={replicas}"])
+    res = run(sc)
+    n = int((res.queries["outcome"] == "expired").sum())
+    assert n > 0
+    assert res.summary["notes"] == [
+        f"{n:,} requests could never fit in KV memory and expired at admission "
+        "(gpu.kv_tokens 3,000 tokens; each needs prompt + cap); raise gpu.kv_tokens or "
+        "pick a preset with more memory"]
+    assert "notes" not in run(load_scenario(REPO / "scenarios" / "reasoning-h100-memory.yaml",
+                                            ["duration=60"])).summary
+
+
+def test_compare_prints_a_kind_of_note_once(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from simulator.cli.main import main
+
+    assert main(["compare", str(REPO / "scenarios" / "reasoning-h100-memory.yaml"),
+                 "--set", "duration=30", "--set", "gpu.kv_tokens=3000", "--policies",
+                 "uniform,clear", "--seeds", "2", "--outputs", "json",
+                 "--out", str(tmp_path / "c")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("could never fit in KV memory") == 1
+    assert "clearsim compare: note (uniform, seed 0; once for all runs): " in err

@@ -4,6 +4,7 @@ per seed), with intervals, paired differences, one report and machine-readable f
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("out") / f"{Path(args.scenario).stem}-compare")
     output_dir(str(out), "--out")  # a file on the way is refused before any run
     n_pol = len(policies)
+    seen: set[str] = set()  # kinds of note of the runs, each printed once
 
     def progress(i: int, total: int, policy: str, seed: int, s: Any, seconds: float,
                  kept: bool) -> None:
@@ -129,6 +131,12 @@ def run(args: argparse.Namespace) -> int:
                          f"{fmt_metric(s.get('abandonment_rate'), '.3f')}, "
                          f"{fmt_metric(s.get('tokens_per_query'), '.0f')} tokens/query "
                          f"({seconds:.1f} s)\n")
+        for note in s.get("notes", []):
+            kind = re.sub(r"\d[\d,.]*", "#", note)  # (the counts differ run to run)
+            if kind not in seen:
+                seen.add(kind)
+                sys.stderr.write(f"clearsim compare: note ({policy}, seed {seed}; once for "
+                                 f"all runs): {note}\n")
 
     result = compare_to_dir(scenario, out, policies, seeds=args.seeds,
                             reference=args.reference, params=params, force=args.force,

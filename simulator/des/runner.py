@@ -193,9 +193,21 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
         info["kv_utilisation_peak"] = max(k.peak / k.capacity for k in kvs)
         if len(kvs) > 1:
             info["kv_utilisation_by_replica"] = means
-    if source.notes:
-        info["notes"] = list(source.notes)
+    notes = list(source.notes)
+    if gpu.never_fit:
+        notes.append(_never_fit_note(gpu.never_fit, scenario.gpu))
+    if notes:
+        info["notes"] = notes
     return end, info
+
+
+def _never_fit_note(n: int, spec: Any) -> str:
+    """The note for requests that expired at admission, larger than KV memory."""
+    need = ("prompt + cap" if spec.admission == "reserve-cap"
+            else f"prompt + output tokens within {1 - spec.watermark:.0%} of the pool")
+    return (f"{n:,} requests could never fit in KV memory and expired at admission "
+            f"(gpu.kv_tokens {spec.kv_tokens:,} tokens; each needs {need}); raise "
+            "gpu.kv_tokens or pick a preset with more memory")
 
 
 def _gpus(env: Engine, spec: GpuSpec, width: float, sink: Sink, ledger: Ledger

@@ -124,6 +124,7 @@ class FluidGpu:
         self.n_pre = 0
         self.n_join = 0       # prefilled, joining decoding at the next step boundary
         self.preemptions = 0
+        self.never_fit = 0    # requests that expired at admission: larger than KV memory
         self._chunk: Seq | None = None   # the sequence being prefilled in the step budget
         self._chunk_left = 0.0           # its prompt tokens still to prefill
         self._chunk_at = math.inf        # V from which a new prompt may enter the budget
@@ -275,6 +276,7 @@ class FluidGpu:
         for e in entries:
             q = e[0]
             if possible is not None and not possible(e[4], e[1], e[5]):
+                self.never_fit += 1
                 self.on_expire(q, t, t)
                 if self._trace:
                     self.clock.log(f"expire q{q}")

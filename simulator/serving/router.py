@@ -88,6 +88,11 @@ class Router:
         """Preemptions over all replicas."""
         return sum(g.preemptions for g in self.gpus)
 
+    @property
+    def never_fit(self) -> int:
+        """Requests larger than KV memory, over all replicas (see FluidGpu)."""
+        return sum(g.never_fit for g in self.gpus)
+
     def close(self, t: float) -> None:
         """Account every replica up to the end of the run at ``t`` (s)."""
         for g in self.gpus:
