@@ -34,6 +34,8 @@ COLUMNS = (
     Column("accuracy", "Accuracy", "{:.3f}"),
     Column("tokens_per_query", "Tokens / query", "{:,.0f}"),
     Column("abandonment_rate", "Abandonment", "{:.1%}"),
+    Column("expiry_rate", "Expired", "{:.1%}"),
+    Column("timed_out_rate", "Timed out", "{:.1%}"),
     Column("latency_p50", "Latency p50, answered (s)", "{:.2f}"),
     Column("latency_p95", "Latency p95, answered (s)", "{:.2f}"),
     Column("latency_p99", "Latency p99, answered (s)", "{:.2f}"),

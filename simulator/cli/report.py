@@ -17,15 +17,16 @@ def register(sub: Any) -> None:
         help="build an offline HTML report (and PNGs) from runs, frontier, stress or "
         "sweep outputs",
         description="Read run directories ('clearsim run'), folders of runs ('clearsim "
-        "compare'), frontier tables ('clearsim frontier --out'), stress-noise outputs and "
-        "sweep stores ('clearsim sweep'), and write one self-contained HTML file that works offline, with every chart "
-        "also saved as PNG beside it. Reads files only.",
+        "compare'), frontier tables ('clearsim frontier --out'), stress-noise outputs, "
+        "sweep stores ('clearsim sweep') and utility-fit curves ('clearsim pool fit "
+        "--out'), and write one self-contained HTML file that works offline, with every "
+        "chart also saved as PNG beside it. Reads files only.",
         epilog="examples: 'clearsim report out/demo --out out/demo/report.html', "
         "'clearsim report out/frontier.parquet out/stress --out out/batch.html'",
     )
     p.add_argument("inputs", nargs="+", metavar="RUN_DIR_OR_FILE",
                    help="run directory, folder of runs, frontier .parquet, stress-noise "
-                   "output or sweep store")
+                   "output, sweep store or pool-fit .parquet")
     p.add_argument("-o", "--out", default="report.html", metavar="FILE.html",
                    help="the HTML file to write; PNGs go beside it; default: %(default)s")
     p.add_argument("--no-png", action="store_true", help="skip the PNG files")
