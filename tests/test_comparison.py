@@ -158,3 +158,18 @@ def test_a_rate_zero_for_every_policy_gets_no_chart_panel() -> None:
         metrics = set(interval_frame(doc, which)["metric"].to_list())
         assert "timed_out_rate" not in metrics and "accuracy" in metrics
         assert "abandonment_rate" in metrics  # 0 for uniform only: kept
+
+
+def test_trace_rate_is_measured_over_the_arrivals_not_the_drain(tmp_path: Path) -> None:
+    # regression: the rate of a trace was arrivals / simulated seconds, and the drain
+    # after the last arrival (here a slow GPU) inflated the tokens per query it quoted
+    trace = tmp_path / "t.txt"
+    trace.write_text("".join(f"{i * 0.5}\n" for i in range(41)))  # 41 arrivals in 20 s
+    sc = load_scenario(BALANCED, ["duration=null", "n_queries=41",
+                                  f"arrivals={{kind: trace, path: {trace}}}",
+                                  "gpu.s0=0.5", "allocator.budget_rate=200"])
+    for c in (compare(sc, ["uniform"]),
+              compare_to_dir(sc, tmp_path / "c", ["uniform"], formats=("json",))):
+        summary = c.scenario
+        assert summary["arrival_rate"] == pytest.approx(41 / 20)
+        assert summary["budget_tokens_per_query"] == pytest.approx(200 / (41 / 20))

@@ -84,10 +84,13 @@ def query_metrics(queries: pl.DataFrame | pl.LazyFrame, slo: float | None) -> di
 
     ``time_to_outcome_p50/p95``: quantiles (linear) of ``latency`` over every arrival
     (s); ``correct_within_slo_share``: correct answers with latency <= ``slo`` over
-    arrivals (only with an SLO). None where undefined (no arrival).
+    arrivals (only with an SLO); ``last_arrival``: the time of the last arrival (s; the
+    span the arrival rate of a trace is measured over, without the drain after it).
+    None where undefined (no arrival).
     """
     exprs = [pl.col("latency").quantile(0.5, "linear").alias("time_to_outcome_p50"),
-             pl.col("latency").quantile(0.95, "linear").alias("time_to_outcome_p95")]
+             pl.col("latency").quantile(0.95, "linear").alias("time_to_outcome_p95"),
+             pl.col("arrival_time").max().alias("last_arrival")]
     if slo is not None:
         ok = (pl.col("outcome") == "correct") & (pl.col("latency") <= slo)
         exprs.append(ok.mean().alias("correct_within_slo_share"))

@@ -138,8 +138,8 @@ def _finish(scenario: Scenario, policies: list[str], params: dict[str, dict[str,
             summaries: dict[str, list[dict[str, Any]]], digest: str,
             runs: dict[str, dict[str, str]] | None = None) -> Comparison:
     first = summaries[policies[0]][0]
-    measured = (first["arrivals"] / first["sim_seconds"]
-                if first.get("sim_seconds") else None)
+    span = first.get("last_arrival") or first.get("sim_seconds")  # (not the drain)
+    measured = first["arrivals"] / span if span else None
     held = None
     if "queries_drawn" in first:
         held = {"include_training": first["queries_drawn"] != "held-out",
