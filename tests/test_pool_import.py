@@ -210,3 +210,16 @@ def test_rollout_cut_at_its_own_cap_stays_cut_after_merging(tmp_path: Path) -> N
     assert pool.frame["lengths"].to_list() == [[900, 300]]
     assert pool.accuracy_at(np.array([899.0]))[0] == 0.0
     assert pool.accuracy_at(np.array([900.0]))[0] == 0.5
+
+
+def test_no_cap_anywhere_says_it_took_the_longest_length(tmp_path: Path) -> None:
+    raw = _write(pl.DataFrame(ROWS), tmp_path / "a.csv")
+    notes: list[str] = []
+    pool = import_pool([raw], notes=notes)
+    seen = int(pool.lengths.max())
+    assert (pool.max_tokens == seen).all()
+    assert any(f"took the longest length seen, {seen} tokens: give --max-tokens" in n
+               for n in notes)
+    notes.clear()
+    import_pool([raw], max_tokens=20000, notes=notes)
+    assert not any("longest length" in n for n in notes)

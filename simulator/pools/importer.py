@@ -174,6 +174,11 @@ def _merge(rollouts: pl.DataFrame, opts: ReadOptions) -> pl.DataFrame:
     if opts.max_tokens is not None:
         cap = pl.min_horizontal(cap.fill_null(opts.max_tokens), pl.lit(opts.max_tokens))
     seen = int(rollouts["length"].max())  # type: ignore[arg-type]
+    n_open = int(rollouts.select(cap.is_null().sum()).item())
+    if n_open:
+        opts.note(f"{n_open} rollouts have no cap (no max_tokens column, config.json or "
+                  f"--max-tokens); took the longest length seen, {seen} tokens: give "
+                  "--max-tokens with the generation limit the rollouts were sampled at")
     rollouts = rollouts.with_columns(cap.fill_null(seen).alias("max_tokens"))
     longer = pl.col("length") > pl.col("max_tokens")
     n_cut = int(rollouts.select(longer.sum()).item())
