@@ -40,9 +40,9 @@ the CPU microseconds per funded query:
   1k-8k tokens per query, chunked prefill) against the same file with
   ``gpu.s2=0 gpu.kv_tokens=null patience=null``. Memory binds all the time: about 0.7
   preemptions per arrival (each one re-prefills and rejoins: more events than the
-  off-run simulates) and 13% time out.
+  off-run simulates) and about 14% time out.
 * ``overloaded``: the default workload with a 60,000-token pool and patience
-  exponential, mean 30 s: the GPU cannot keep up, 78% time out, and as a timed-out
+  exponential, mean 30 s: the GPU cannot keep up, about 80% time out, and as a timed-out
   query's unused cap returns to the bank the on-run funds about 1.7x the queries of
   the off-run (most give up in the queue): CPU per funded query is the fair figure.
 

@@ -201,7 +201,7 @@ def simulate(scenario: Scenario, sink: Sink, *, pool: Pool | None = None,
     return end, info
 
 
-def _never_fit_note(n: int, spec: Any) -> str:
+def _never_fit_note(n: int, spec: GpuSpec) -> str:
     """The note for requests that expired at admission, larger than KV memory."""
     need = ("prompt + cap" if spec.admission == "reserve-cap"
             else f"prompt + output tokens within {1 - spec.watermark:.0%} of the pool")

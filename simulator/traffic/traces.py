@@ -67,7 +67,8 @@ def _read_timestamps(p: Path) -> Parsed:
         frame = pl.read_parquet(p) if p.suffix == ".parquet" else pl.read_csv(p)
         if "time" not in frame.columns:
             raise UserError(f"{_where(p)}: needs a 'time' column, has "
-                            f"{_columns(frame.columns)}{_looks_like(p)}")
+                            f"{_columns(frame.columns)}"
+                            + (_looks_like(p) if p.suffix == ".csv" else ""))
         col = frame["time"]
         prompts = frame["prompt_tokens"].cast(pl.Float64, strict=False).to_numpy() \
             if "prompt_tokens" in frame.columns else None
@@ -80,15 +81,22 @@ def _read_timestamps(p: Path) -> Parsed:
             [s for _, s in kept])
 
 
-def _looks_like(p: Path) -> str:
-    """A hint naming the format the file's first line suggests ('' if none)."""
+def _sniff(p: Path) -> str | None:
+    """The trace format the file's first line suggests (None if none): ``mooncake``
+    (a JSON object) or ``azure`` (its CSV header)."""
     with p.open(encoding="utf-8", errors="replace") as fh:
-        head = fh.readline().strip()
+        head = fh.readline(4096).strip()  # (bounded: a binary file may have no newline)
     if head.startswith("{"):
-        return "; it looks like a Mooncake JSONL trace: set arrivals.format: mooncake"
+        return "mooncake"
     if "TIMESTAMP" in head and "ContextTokens" in head:
-        return "; it looks like an Azure LLM trace CSV: set arrivals.format: azure"
-    return ""
+        return "azure"
+    return None
+
+
+def _looks_like(p: Path) -> str:
+    """A hint naming the format the file looks like, for a message ('' if none)."""
+    fmt = _sniff(p)
+    return "" if fmt is None else f"; it looks like {_LIKE[fmt]}: set arrivals.format: {fmt}"
 
 
 def _columns(cols: list[str]) -> str:
@@ -97,9 +105,8 @@ def _columns(cols: list[str]) -> str:
 
 
 def _read_azure(p: Path) -> Parsed:
-    hint = _looks_like(p)
-    if hint.startswith("; it looks like a Mooncake"):
-        raise UserError(f"{_where(p)}: not an Azure LLM trace CSV{hint}")
+    if _sniff(p) == "mooncake":
+        raise UserError(f"{_where(p)}: not an Azure LLM trace CSV{_looks_like(p)}")
     frame = pl.read_csv(p, infer_schema_length=0)
     for need in ("TIMESTAMP", "ContextTokens"):
         if need not in frame.columns:
@@ -150,6 +157,7 @@ _PROMPT_FIELD = {"timestamps": "prompt_tokens", "azure": "ContextTokens",
                  "mooncake": "input_length"}
 _WHAT = {"timestamps": "list of timestamps", "azure": "Azure LLM trace CSV",
          "mooncake": "Mooncake JSONL trace"}
+_LIKE = {"azure": "an Azure LLM trace CSV", "mooncake": "a Mooncake JSONL trace"}
 _READERS = {"timestamps": _read_timestamps, "azure": _read_azure, "mooncake": _read_mooncake}
 
 
