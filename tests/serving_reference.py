@@ -73,6 +73,9 @@ class _NoLevels:
     def add(self, t0: float, t1: float, active: int, queued: int, tokens: float) -> None:
         pass
 
+    def drop(self, t0: float, t: float) -> bool:
+        return True
+
 
 class Stalled(AssertionError):
     """The fluid GPU fired more often than any finite run of these requests needs."""

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pytest
 
+from simulator.des.records import MemorySink, Occupancy, Spool
 from simulator.des.runner import run
 from simulator.errors import UserError
 from simulator.scenario.io import parse_scenario
@@ -125,3 +127,45 @@ def test_bad_patience_names_the_field(patience: Any, msg: str) -> None:
         parse_scenario({"arrivals": {"kind": "poisson", "rate": 1.0},
                         "allocator": {"budget_rate": 100.0}, "n_queries": 5,
                         "patience": patience})
+
+
+@pytest.mark.parametrize("window", [7.0, 1e6])
+def test_queued_level_counts_clients_who_give_up_in_the_queue(window: float) -> None:
+    # Most clients give up in the FIFO queue behind a full GPU; the GPU handles those
+    # give-ups without advancing its state (Levels.drop), so gpu.parquet's queued
+    # level must still integrate to the time each GPU-bound query spent queued.
+    sc = scenario(arrivals={"kind": "poisson", "rate": 4.0}, n_queries=400,
+                  patience={"kind": "exponential", "mean": 5.0},
+                  allocator={"budget_rate": "unlimited", "period": 0.5},
+                  gpu={"max_seqs": 4, "s0": 0.05, "s1": 0.01, "p0": 0.0, "p1": 0.0},
+                  output={"gpu_window": window})
+    res = run(sc, pool=tiny_pool([[20, 40, 60]]))
+    q = res.queries.join(res.ticks.select("tick", pl.col("time").alias("tick_time")),
+                         on="tick").filter(pl.col("cap") > 0)
+    assert float((q["outcome"] == "timed_out").sum()) > 0.5 * q.height  # (the path tested)
+    queued = float(((q["end_time"] - q["generation_time"]) - q["tick_time"]).sum())
+    g = res.gpu
+    area = float(((g["window_end"] - g["window_start"]) * g["mean_queued"]).sum())
+    assert area == pytest.approx(queued, rel=1e-12)
+
+
+def test_occupancy_drop_is_a_split_interval() -> None:
+    # add(t0, t1, queued=k) + drop(t0, g) for each give-up g is add split at each g
+    def rows(drops: bool) -> pl.DataFrame:
+        sink = MemorySink()
+        occ = Occupancy(10.0, Spool("gpu", sink))
+        occ.add(0.0, 3.0, 1, 5, 3.0)
+        if drops:
+            assert occ.drop(3.0, 4.0) and occ.drop(3.0, 9.5)
+            assert not occ.drop(3.0, 10.0)  # past the window: the GPU must split
+            occ.add(3.0, 25.0, 1, 3, 22.0)
+        else:
+            for t0, t1, k in [(3.0, 4.0, 5), (4.0, 9.5, 4), (9.5, 25.0, 3)]:
+                occ.add(t0, t1, 1, k, t1 - t0)
+        occ.finish(25.0)
+        occ.spool.flush()
+        return pl.concat(sink.parts["gpu"])
+
+    a, b = rows(True), rows(False)
+    assert a["mean_queued"].to_list() == pytest.approx(b["mean_queued"].to_list(), rel=1e-12)
+    assert a["mean_active"].to_list() == b["mean_active"].to_list()

@@ -42,6 +42,9 @@ class _Levels:
     def add(self, t0: float, t1: float, active: int, queued: int, tokens: float) -> None:
         return None
 
+    def drop(self, t0: float, t: float) -> bool:
+        return True
+
 
 class _Times:
     def __init__(self, env: Engine, n: int) -> None:

@@ -22,6 +22,8 @@ __all__ = ["KvLevels"]
 class _Levels(Protocol):
     def add(self, t0: float, t1: float, active: int, queued: int, tokens: float) -> None: ...
 
+    def drop(self, t0: float, t: float) -> bool: ...
+
 
 class _Held(Protocol):
     held: float  # KV tokens held now
@@ -79,6 +81,10 @@ class KvLevels:
             h0, t0 = b, hi
             if t0 >= t1:
                 return
+
+    def drop(self, t0: float, t: float) -> bool:
+        """Forward a queue drop (KV held does not change when a queued request leaves)."""
+        return self.inner.drop(t0, t)
 
     def _close(self, end: float) -> None:
         start = self._k * self.width

@@ -314,6 +314,16 @@ class Occupancy:
             if t0 >= t1:
                 return
 
+    def drop(self, t0: float, t: float) -> bool:
+        """One request left the queue at ``t`` (s); the next :meth:`add`, from ``t0``,
+        has the queued level after it (see :meth:`simulator.serving.clock.Levels.drop`)."""
+        if t >= self._end:
+            return False
+        d = t - t0
+        self._area_q += d
+        self.total_area += d
+        return True
+
     def _close(self, end: float) -> None:
         start = self._k * self.width
         span = end - start

@@ -69,6 +69,13 @@ class Levels(Protocol):
         """Account [t0, t1) (s) at constant levels; ``tokens`` generated in it."""
         ...
 
+    def drop(self, t0: float, t: float) -> bool:
+        """One request left the queue at ``t`` (s) and the next :meth:`add` starts at
+        ``t0`` <= ``t`` with the level after it: count it as queued over [t0, t).
+        False (nothing recorded) when ``t`` is past the window that holds ``t0``; the
+        GPU then splits the interval at ``t`` with :meth:`add` instead."""
+        ...
+
 
 class Outcomes(Protocol):
     """Where the GPU reports what happens to each query ``q`` (times in s)."""

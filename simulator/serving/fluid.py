@@ -24,7 +24,9 @@ request waiting in the FIFO queue is only its entry tuple until it takes a slot;
 give-up behind a head that waits for memory or slots changes nothing but the queue, so
 it skips the fill; and give-ups earlier than anything else on the engine are handled
 in line by the callback that fired (:meth:`FluidGpu._fire`), at their own times, with
-the same arithmetic as if each had its own callback.
+the same arithmetic as if each had its own callback. Such a give-up, well before the
+next event of the fluid clock, does not even advance the fluid state: the queued level
+it ends is recorded with :meth:`~simulator.serving.clock.Levels.drop`.
 
 Memory (``kv_tokens``). ``on-demand``: when the KV held reaches the pool, the newest
 sequence is preempted: it frees its KV, keeps the tokens it generated, and goes to a
@@ -640,6 +642,33 @@ class FluidGpu:
             nxt = self.t  # (self.t: the time now)
         self._next_t = nxt
 
+    def _replan(self) -> None:
+        """:meth:`_plan` when nothing but FIFO give-ups happened since it last ran and
+        the state has not advanced: the fluid clock's next event ``_v_next`` is the
+        same float, so only the other candidates are looked at again (the same result
+        as a full plan, without recomputing it)."""
+        nxt = self._v_next
+        pre = self._pre
+        if pre:
+            while pre and pre[0][3].epoch != pre[0][2]:
+                heappop(pre)
+            if pre and pre[0][0] < nxt:
+                nxt = pre[0][0]
+        queue = self.queue
+        if queue:
+            waiting = self._waiting
+            while queue and queue[0][0] not in waiting:
+                queue.popleft()
+            if queue and queue[0][3] + self.deadline < nxt:
+                nxt = queue[0][3] + self.deadline
+        g = self._give_top()
+        self._give_next = g < nxt
+        if self._give_next:
+            nxt = g
+        if nxt < _INF and self.t > nxt:
+            nxt = self.t
+        self._next_t = nxt
+
     def _fire(self) -> None:
         """The engine callback: handle the event due now.
 
@@ -673,11 +702,25 @@ class FluidGpu:
         When the fill is quiet (see :meth:`_event`) and the client waits in the FIFO
         queue behind its head, and nothing else falls due at ``t`` within the rounding
         :meth:`_event` allows, all that happens is the give-up: no fill, no preemption,
-        no expiry. Otherwise :meth:`_event` handles ``t``."""
+        no expiry; and when ``t`` is also well before the fluid clock's next event (the
+        margin of :meth:`_plan`'s passive form), the state is not even advanced to ``t``
+        (the occupancy takes the queue's drop, :meth:`_replan` the next event).
+        Otherwise :meth:`_event` handles ``t``."""
         x = self._give_q[self._give[0]]
         q = x if isinstance(x, int) else x[0]
         if not self._quiet or q not in self._waiting or self._heads(q):
             self._event(t)
+            return
+        vn = self._v_next
+        if (vn == _INF or t < vn - (1e-6 + 1e-9 * vn)) and self.occupancy.drop(self.t, t):
+            # well before the next event of the fluid clock (as in _plan's passive
+            # form): nothing is due at t, the state need not advance to it
+            self._pop_give()
+            self._waiting.remove(q)  # (_give_gone, in line)
+            self._out.timed_out(q, t, 0)
+            if self._trace:
+                self.clock.log(f"timeout q{q}")
+            self._replan()
             return
         self._advance(t)
         v = self.v
