@@ -53,6 +53,9 @@ import math
 from bisect import insort
 from collections import deque
 from heapq import heappop, heappush
+from math import ceil as _ceil
+from math import floor as _floor
+from math import sqrt as _sqrt
 
 from simulator.serving.clock import Clock, Levels, Outcomes
 from simulator.serving.memory import KvPool
@@ -167,7 +170,7 @@ class FluidGpu:
     def _boundary(self) -> float:
         """V of the next step boundary (V itself when it is on one)."""
         v = self.v
-        return float(math.ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))  # (max(1.0, v))
+        return float(_ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))  # (max(1.0, v))
 
     def _due_eps(self, t: float) -> tuple[float, float]:
         """(eps, floor): an event the fluid clock sets is due at ``t`` (s) when V is
@@ -250,7 +253,7 @@ class FluidGpu:
             if n or r or self._joins:
                 a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
                 b = self.s2 * n
-                dv = dt / a if b == 0.0 else 2.0 * dt / (a + math.sqrt(a * a + 2.0 * b * dt))
+                dv = dt / a if b == 0.0 else 2.0 * dt / (a + _sqrt(a * a + 2.0 * b * dt))
                 self.v += dv
                 tokens = n * dv
                 self.ctx += tokens
@@ -319,8 +322,9 @@ class FluidGpu:
         queue, resume, waiting = self.queue, self._resume, self._waiting
         if not queue and not resume:  # nothing waits (the common case at low load)
             return True
-        mem = self.mem
-        limited, odm, fits = mem.limited, self._odm, mem.fits
+        mem = self.mem  # (KvPool.fits in line below: the same floats)
+        limited, reserve, block = mem.limited, mem.reserve, mem.block
+        at_most, below = mem._at_most, mem._below
         slots = self.slots
         while (self.n_dec + self.n_pre + self.n_join + (self._chunk is not None)) < slots:
             s: Seq | None
@@ -349,19 +353,28 @@ class FluidGpu:
             else:
                 return True
             if limited:  # KV as allocated for the step in progress
-                held = self.held
-                n = self.n_dec
-                if odm and n:
-                    v = self.v
-                    held += n * (float(math.ceil(v - 1e-9 * (v if v > 1.0 else 1.0))) - v)
-                if not fits(held, context, cap):
-                    return True  # FIFO: the head waits for memory
+                if reserve:
+                    if self.held + _ceil((context + cap) / block - 1e-9) * block > at_most:
+                        return True  # FIFO: the head waits for memory
+                else:
+                    need = _ceil(context / block - 1e-9) * block
+                    after = self.held + need
+                    if not (after <= at_most and after < below):
+                        return True  # (without the step's tokens already: no room)
+                    n = self.n_dec
+                    if n:  # the step in progress allocates one token per sequence
+                        v = self.v
+                        after = (self.held + n * (float(_ceil(v - 1e-9 * (v if v > 1.0
+                                                                          else 1.0))) - v)
+                                 + need)
+                        if not (after <= at_most and after < below):
+                            return True
             if self.budget is not None:
                 if self._chunk is not None:
                     return True  # one prompt at a time in the step budget (fluid)
                 if self.n_dec and not self._spill:
                     v = self.v  # (_boundary and the floor of _due_eps in line)
-                    vb = float(math.ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
+                    vb = float(_ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
                     floor = t * self._floor_k if self._floor_k else self._due_eps(t)[1]
                     if vb > v + max(1e-9, floor):
                         if not dry:
@@ -415,7 +428,7 @@ class FluidGpu:
         original model, or when no step is in progress)."""
         if not self._plain:  # (_stepping and _boundary in line)
             v = self.v
-            vb = float(math.ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
+            vb = float(_ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
             if (not (self.n_dec > 0 or self._chunk is not None or self._joins)
                     and s.state != CHUNK):
                 self.v = vb
@@ -595,9 +608,11 @@ class FluidGpu:
                 if r > 0:
                     dx = min(dx, max(self._chunk_left, 0.0) / r)
             if n:
-                if self._odm:  # the boundary before the next step overflows
-                    vb = float(math.ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
-                    k = math.floor((self._capacity + 0.5 - (self.held + n * (vb - v))) / n)
+                # the boundary before the next step overflows memory; not before dx
+                # when there is room for dx + 3 more steps (then y >= k > dx below)
+                if self._odm and self._capacity + 0.5 - self.held <= n * (dx + 3.0):
+                    vb = float(_ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
+                    k = _floor((self._capacity + 0.5 - (self.held + n * (vb - v))) / n)
                     y = vb - v + (0 if k < 0 else k)
                     if y < dx:
                         dx = y
@@ -804,8 +819,8 @@ class FluidGpu:
             self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
             self._quiet = self._fill(t) if self.queue or self._resume else False
         self._spill = False
-        if self._odm and self.n_dec and (
-                float(math.ceil((v := self.v) - 1e-9 * (v if v > 1.0 else 1.0))) <= v + eps):
+        if self._odm and self.n_dec and self.held + self.n_dec > self._capacity + 0.5 and (
+                float(_ceil((v := self.v) - 1e-9 * (v if v > 1.0 else 1.0))) <= v + eps):
             # at a step boundary (V as above; _boundary in line): the next step's tokens
             # must fit, the newest sequences give way
             preempted = False
