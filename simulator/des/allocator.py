@@ -413,10 +413,8 @@ class Allocator:
         else:
             give = [a + p for a, p in zip(arrival, self.patience.span(q0, q0 + len(arrival)),
                                           strict=True)]
-        deadline = self.deadline
-        for a, g in zip(arrival, give, strict=True):
-            if g <= t or a + deadline < t:
-                return None
+        if (self.patience is not None and min(give) <= t) or min(arrival) + self.deadline < t:
+            return None
         return give
 
     def _settle_late(self, block: Block, rows: np.ndarray, late: np.ndarray,
