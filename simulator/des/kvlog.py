@@ -1,105 +1,105 @@
 """KV memory held over time, per GPU replica (``kv.parquet``, runs with a KV pool).
 
-:class:`KvLevels` sits between a :class:`~simulator.serving.fluid.FluidGpu` and its
-:class:`~simulator.des.records.Occupancy`: it forwards every constant-level interval
-and, reading the GPU's KV held at the interval's end, integrates KV held over fixed
-windows. Between events KV held grows by the tokens generated (on-demand) or stays
-constant (reserve-cap reservations); within one interval it is taken as linear in time
-(the trapezoid rule: exact when s2 = 0, where tokens accrue at a constant rate).
-The peak of a window is the largest held at an interval end inside it (exact: between
-events held only grows).
+:class:`KvLevels` is the GPU's :class:`~simulator.des.records.Occupancy` (the ``gpu``
+table) that also, reading the GPU's KV held at each constant-level interval's end,
+integrates KV held over the same fixed windows. Between events KV held grows by the
+tokens generated (on-demand) or stays constant (reserve-cap reservations); within one
+interval it is taken as linear in time (the trapezoid rule: exact when s2 = 0, where
+tokens accrue at a constant rate). The peak of a window is the largest held at an
+interval end inside it (exact: between events held only grows).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from simulator.des.records import Spool
+from simulator.des.records import Occupancy, Spool
 
 __all__ = ["KvLevels"]
-
-
-class _Levels(Protocol):
-    def add(self, t0: float, t1: float, active: int, queued: int, tokens: float) -> None: ...
-
-    def drop(self, t0: float, t: float) -> bool: ...
 
 
 class _Held(Protocol):
     held: float  # KV tokens held now
 
 
-class KvLevels:
-    """A Levels recorder that also writes KV held per window of ``width`` s.
+class KvLevels(Occupancy):
+    """GPU levels per window of ``width`` s (:class:`Occupancy`) and KV held per window.
 
     Args:
-        inner: the GPU-level recorder every interval is forwarded to.
         width: window width (s).
+        spool: the ``gpu`` table.
+        key: the ``gpu`` rows' prefix (e.g. the replica number).
         capacity: the KV pool (tokens), for the utilisation columns.
-        replica: the replica number written on each row.
+        replica: the replica number written on each ``kv`` row.
         grows: KV held grows with the tokens generated (on-demand admission).
-        spool: the ``kv`` table.
+        kv_spool: the ``kv`` table.
     """
 
-    def __init__(self, inner: _Levels, width: float, capacity: float, replica: int,
-                 grows: bool, spool: Spool) -> None:
-        self.inner, self.width, self.capacity = inner, width, capacity
-        self.replica, self.grows, self.spool = replica, grows, spool
+    def __init__(self, width: float, spool: Spool, key: tuple[int, ...], capacity: float,
+                 replica: int, grows: bool, kv_spool: Spool) -> None:
+        super().__init__(width, spool, key)
+        self.capacity, self.replica, self.grows = capacity, replica, grows
+        self.kv_spool = kv_spool
         self.gpu: _Held | None = None  # set once the GPU exists
-        self._k = 0
-        self._end = width
-        self._area = self._peak = 0.0
+        self._kv_k = 0
+        self._kv_end = width
+        self._kv_area = self._kv_peak = 0.0
         self.total = 0.0  # integral of KV held over the run (token-seconds)
         self.peak = 0.0   # the largest KV held (tokens)
 
     def add(self, t0: float, t1: float, active: int, queued: int, tokens: float) -> None:
-        """Forward [t0, t1) (s) and account the KV held over it."""
-        self.inner.add(t0, t1, active, queued, tokens)
+        """Account [t0, t1) (s) at constant levels, and the KV held over it."""
         h1 = self.gpu.held if self.gpu is not None else 0.0
         h0 = h1 - tokens if self.grows else h1
-        if t1 < self._end:  # common case: inside one window
+        if t1 < self._end:  # common case, inside one window (Occupancy.add in line:
+            d = t1 - t0     # the same floats; its windows are the KV windows)
+            rate = tokens / d
+            self.total_area += (active + queued) * d
+            self._area_a += active * d
+            self._area_q += queued * d
+            if active:
+                self._busy += d
+            self._tokens += rate * d
             area = (t1 - t0) * (h0 + h1) / 2
-            self._area += area
+            self._kv_area += area
             self.total += area
-            if h1 > self._peak:
-                self._peak = h1
+            if h1 > self._kv_peak:
+                self._kv_peak = h1
                 if h1 > self.peak:
                     self.peak = h1
             return
+        super().add(t0, t1, active, queued, tokens)
         slope = (h1 - h0) / (t1 - t0)
         while True:
-            hi = min(t1, self._end)
+            hi = min(t1, self._kv_end)
             a, b = h0, h0 + slope * (hi - t0)
             area = (hi - t0) * (a + b) / 2
-            self._area += area
+            self._kv_area += area
             self.total += area
-            self._peak = max(self._peak, a, b)
-            self.peak = max(self.peak, self._peak)
-            if t1 < self._end:
+            self._kv_peak = max(self._kv_peak, a, b)
+            self.peak = max(self.peak, self._kv_peak)
+            if t1 < self._kv_end:
                 return
-            self._close(self._end)
+            self._kv_close(self._kv_end)
             h0, t0 = b, hi
             if t0 >= t1:
                 return
 
-    def drop(self, t0: float, t: float) -> bool:
-        """Forward a queue drop (KV held does not change when a queued request leaves)."""
-        return self.inner.drop(t0, t)
-
-    def _close(self, end: float) -> None:
-        start = self._k * self.width
+    def _kv_close(self, end: float) -> None:
+        start = self._kv_k * self.width
         span = end - start
         if span > 0:
-            mean = self._area / span
+            mean = self._kv_area / span
             cap = self.capacity
-            self.spool.append(self.replica, start, end, mean, self._peak, mean / cap,
-                              self._peak / cap)
-        self._k += 1
-        self._end = (self._k + 1) * self.width
-        self._area = self._peak = 0.0
+            self.kv_spool.append(self.replica, start, end, mean, self._kv_peak, mean / cap,
+                                 self._kv_peak / cap)
+        self._kv_k += 1
+        self._kv_end = (self._kv_k + 1) * self.width
+        self._kv_area = self._kv_peak = 0.0
 
     def finish(self, t: float) -> None:
-        """Close the last, partial window at the end of the run ``t`` (s)."""
-        if t > self._k * self.width:
-            self._close(t)
-        self.spool.flush()
+        """Close the last, partial windows at the end of the run ``t`` (s)."""
+        super().finish(t)
+        if t > self._kv_k * self.width:
+            self._kv_close(t)
+        self.kv_spool.flush()

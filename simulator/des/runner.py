@@ -211,29 +211,24 @@ def _never_fit_note(n: int, spec: GpuSpec) -> str:
 
 
 def _gpus(env: Engine, spec: GpuSpec, width: float, sink: Sink, ledger: Ledger
-          ) -> tuple[FluidGpu | Router, list[Occupancy | KvLevels]]:
+          ) -> tuple[FluidGpu | Router, list[Occupancy]]:
     """The GPU (one replica) or a router over ``spec.replicas`` replicas, and the
     recorders to finish: per replica its GPU levels (``gpu`` table; a ``replica``
     column when several) and, with a KV pool, its KV held (``kv`` table)."""
     several = spec.replicas > 1
     gpus: list[FluidGpu] = []
-    recorders: list[Occupancy | KvLevels] = []
-    kvs: list[KvLevels] = []
+    recorders: list[Occupancy] = []
     for r in range(spec.replicas):
-        occ = (Occupancy(width, Spool("gpu", sink, schema=GPU_REPLICA_SCHEMA), (r,))
-               if several else Occupancy(width, Spool("gpu", sink)))
+        spool = Spool("gpu", sink, schema=GPU_REPLICA_SCHEMA) if several else Spool("gpu", sink)
+        key = (r,) if several else ()
+        occ = (Occupancy(width, spool, key) if spec.kv_tokens is None
+               else KvLevels(width, spool, key, float(spec.kv_tokens), r,
+                             spec.admission == "on-demand", Spool("kv", sink)))
         recorders.append(occ)
-        levels: Occupancy | KvLevels = occ
-        if spec.kv_tokens is not None:
-            kv = KvLevels(occ, width, float(spec.kv_tokens), r,
-                          spec.admission == "on-demand", Spool("kv", sink))
-            kvs.append(kv)
-            levels = kv
-        g = FluidGpu(env, spec, levels, ledger)
-        if spec.kv_tokens is not None:
-            kvs[-1].gpu = g
+        g = FluidGpu(env, spec, occ, ledger)
+        if isinstance(occ, KvLevels):
+            occ.gpu = g
         gpus.append(g)
-    recorders += kvs
     if not several:
         return gpus[0], recorders
     return Router(gpus, spec.router, ledger.routed, spec.admission == "reserve-cap"), recorders
