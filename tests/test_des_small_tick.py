@@ -7,6 +7,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pytest
 
 from simulator.des.allocator import SMALL, Allocator, _known, integer_caps
@@ -128,3 +129,28 @@ def test_small_tick_of_several_streams_equals_the_array_form(
                        "p1": 0.00005})
     small, arrays = _small_and_arrays(sc, monkeypatch)
     assert (small.ticks["pending"] > 1).any() and (small.queries["cap"] > 0).any()
+
+
+@pytest.mark.parametrize("streams", [False, True])
+def test_small_tick_with_patience_and_deadline_equals_the_array_form(
+        streams: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give-up times per block row (one stream: whole-block rows) or per tick (several
+    streams) on the list path, with some queries past their patience or deadline at
+    their tick (those take the array form): the same frames as the array form."""
+    from tests.des_helpers import scenario
+
+    load: dict[str, Any] = ({"arrivals": None, "streams": [
+        {"name": n, "mix": "balanced", "arrivals": {"kind": "poisson", "rate": 3.0}}
+        for n in ("a", "b")]} if streams else
+        {"stream": "balanced", "arrivals": {"kind": "poisson", "rate": 6.0}})
+    sc = scenario(pool="default", **load, n_queries=900, seed=7,
+                  allocator={"policy": "clear", "period": 1.0, "budget_rate": 1200.0,
+                             "window": 10.0},
+                  gpu={"max_seqs": 8, "s0": 0.012, "s1": 0.0002, "p0": 0.01,
+                       "p1": 0.00005, "deadline": 20.0},
+                  patience={"kind": "exponential", "mean": 1.5})
+    small, arrays = _small_and_arrays(sc, monkeypatch)
+    out = small.queries["outcome"]
+    assert (out == "timed_out").sum() > 10 and (out == "correct").any()
+    late = small.queries.filter((pl.col("outcome") == "timed_out") & (pl.col("cap") == 0))
+    assert late.height > 0  # past its patience at its tick

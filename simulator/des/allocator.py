@@ -189,7 +189,7 @@ class Allocator:
             if hi - lo <= SMALL and self.env.trace is None:
                 give: list[float] | None = None
                 if self._late_check:  # (a query late at its tick takes the array form)
-                    give = self._give_ups(block.q0 + lo, block.time[lo:hi].tolist(), t)
+                    give = self._block_give_ups(block, lo, hi, t)
                 if give is not None or not self._late_check:
                     self._decide_small(k, t, block, lo, hi, free, holdings, budget, give)
                     return
@@ -274,9 +274,7 @@ class Allocator:
         and float operations as the array form). ``give_up``: their give-up times (s;
         None: no patience, all inf)."""
         view = self.view
-        rows = self._rows
-        if rows is None or rows.q0 != block.q0:
-            rows = self._rows = BlockRows(block, view) if self._whole_blocks else None
+        rows = self._block_rows(block)
         if rows is not None:
             limit_l, tau = rows.limit[lo:hi], rows.tau[lo:hi]
         else:
@@ -349,7 +347,7 @@ class Allocator:
         q = block.q0 + j
         give_up = math.inf
         if self._late_check:
-            one = self._give_ups(q, [float(block.time[j])], t)
+            one = self._block_give_ups(block, j, j + 1, t)
             if one is not None:
                 give_up = one[0]
             else:  # past its patience or deadline: the array form settles it
@@ -403,6 +401,29 @@ class Allocator:
         give_up = (arrival + self.patience.of(q) if self.patience is not None
                    else np.full(q.size, math.inf))
         return give_up, (give_up <= t) | (arrival + self.deadline < t)
+
+    def _block_rows(self, block: Block) -> BlockRows | None:
+        """The rows of ``block`` for small ticks (None when blocks are not drawn whole)."""
+        rows = self._rows
+        if rows is None or rows.q0 != block.q0:
+            rows = self._rows = BlockRows(block, self.view) if self._whole_blocks else None
+        return rows
+
+    def _block_give_ups(self, block: Block, lo: int, hi: int, t: float) -> list[float] | None:
+        """:meth:`_give_ups` of rows ``lo:hi`` of ``block``, from its rows' give-up times
+        (arrival + patience for the whole block at once: the same floats)."""
+        rows = self._block_rows(block)
+        if rows is None:
+            return self._give_ups(block.q0 + lo, block.time[lo:hi].tolist(), t)
+        if rows.give_up is None:
+            n = block.time.size
+            rows.give_up = ([math.inf] * n if self.patience is None else
+                            (block.time + self.patience.of(np.arange(block.q0, block.q0 + n))
+                             ).tolist())
+        give = rows.give_up[lo:hi]
+        if min(give) <= t or min(rows.arrival[lo:hi]) + self.deadline < t:
+            return None
+        return give
 
     def _give_ups(self, q0: int, arrival: list[float], t: float) -> list[float] | None:
         """Give-up times (s; inf without patience) of queries ``q0, q0 + 1, ...`` that

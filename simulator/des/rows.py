@@ -31,6 +31,8 @@ class BlockRows:
         tau: (n,) true thresholds (tokens), for the policy's ``true_tau``.
         no_spread, no_solvability: the predictor gave no ``log_spread`` (or
             ``solvability``) for any row: every slice of it is all NaN.
+        give_up: the allocator's give-up times per row (arrival + patience, s), or
+            None until it first needs them.
     """
 
     def __init__(self, block: Block, view: PoolView) -> None:
@@ -45,3 +47,5 @@ class BlockRows:
         self.tau: np.ndarray = view.tau[idx]
         self.no_spread = bool(np.isnan(block.spread).all())
         self.no_solvability = bool(np.isnan(block.solvability).all())
+        #: give-up time per row (s; arrival + patience), set by the allocator on first use
+        self.give_up: list[float] | None = None
