@@ -631,37 +631,14 @@ class FluidGpu:
                 b = self.s2 * n
                 nxt = self.t + (dx * a if b == 0.0 else dx * (a + 0.5 * b * dx))
         self._v_next = nxt
-        pre = self._pre
-        if pre:
-            while pre and pre[0][3].epoch != pre[0][2]:
-                heappop(pre)
-            if pre and pre[0][0] < nxt:
-                nxt = pre[0][0]
-        queue = self.queue
-        if queue:
-            waiting = self._waiting
-            while queue and queue[0][0] not in waiting:
-                queue.popleft()
-            if queue and queue[0][3] + self.deadline < nxt:  # head's deadline
-                nxt = queue[0][3] + self.deadline
-        self._give_next = False
-        give = self._give
-        if give:
-            x = self._give_q[give[0]]  # (_give_top in line when the top is live)
-            q = x if isinstance(x, int) else x[0]
-            g = give[0] if q in self._waiting or q in self._patient else self._give_top()
-            if g < nxt:
-                self._give_next = True
-                nxt = g
-        if nxt < _INF and self.t > nxt:
-            nxt = self.t  # (self.t: the time now)
-        self._next_t = nxt
+        self._replan()  # (the timer events and give-ups)
 
     def _replan(self) -> None:
-        """:meth:`_plan` when nothing but FIFO give-ups happened since it last ran and
-        the state has not advanced: the fluid clock's next event ``_v_next`` is the
-        same float, so only the other candidates are looked at again (the same result
-        as a full plan, without recomputing it)."""
+        """Set ``_next_t`` and ``_give_next`` from ``_v_next`` (the fluid clock's next
+        event, s) and the other candidates: timer prefills, the queue head's deadline,
+        the earliest live give-up. The end of :meth:`_plan`; on its own, when nothing
+        but FIFO give-ups happened since it last ran and the state has not advanced
+        (``_v_next`` is then the same float: the same result as a full plan)."""
         nxt = self._v_next
         pre = self._pre
         if pre:
