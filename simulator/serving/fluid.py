@@ -324,7 +324,7 @@ class FluidGpu:
             return True
         mem = self.mem  # (KvPool.fits in line below: the same floats)
         limited, reserve, block = mem.limited, mem.reserve, mem.block
-        at_most, below = mem._at_most, mem._below
+        at_most, below = mem.at_most, mem.below
         slots = self.slots
         while (self.n_dec + self.n_pre + self.n_join + (self._chunk is not None)) < slots:
             s: Seq | None

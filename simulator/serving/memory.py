@@ -44,8 +44,9 @@ class KvPool:
         self.reserve = admission == "reserve-cap"
         #: holdings (tokens) above which nothing new is admitted
         self.limit = self.capacity if self.reserve else self.capacity * (1.0 - watermark)
-        self._at_most = self.limit + 1e-9          # (fits: bounds computed once)
-        self._below = self.capacity * (1.0 - 1e-9)
+        #: fits' bounds, computed once (FluidGpu._fill applies the same rule in line)
+        self.at_most = self.limit + 1e-9
+        self.below = self.capacity * (1.0 - 1e-9)
 
     def blocks(self, tokens: float) -> float:
         """``tokens`` rounded up to whole blocks (tokens)."""
@@ -56,14 +57,15 @@ class KvPool:
         return context + cap if self.reserve else context
 
     def fits(self, held: float, context: float, cap: int) -> bool:
-        """Whether a request fits now, with ``held`` tokens already held."""
+        """Whether a request fits now, with ``held`` tokens already held (the rule;
+        :meth:`simulator.serving.fluid.FluidGpu._fill` has it in line, the same floats)."""
         block = self.block  # (blocks and hold in line, on the hot path: the same floats)
         if self.reserve:
-            return held + math.ceil((context + cap) / block - 1e-9) * block <= self._at_most
+            return held + math.ceil((context + cap) / block - 1e-9) * block <= self.at_most
         after = held + math.ceil(context / block - 1e-9) * block
         # strictly below the pool: a full pool preempts at once, so admitting up to it
         # would preempt the newcomer at the same instant, again and again
-        return after <= self._at_most and after < self._below
+        return after <= self.at_most and after < self.below
 
     def possible(self, prompt: int, generated: int, cap: int) -> bool:
         """Whether the request could ever finish (see the module docstring)."""
