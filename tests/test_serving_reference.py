@@ -100,3 +100,25 @@ def test_watch_sees_every_gpu_event() -> None:
     held: list[float] = []
     fluid(spec, [Request(0.0, 30, 10, 40), Request(0.1, 20, 5, 30)], watch=held)
     assert len(held) >= 2 and max(held) > 0 and abs(held[-1]) < 1e-6
+
+
+def test_admission_expires_exactly_the_requests_kv_pool_calls_impossible() -> None:
+    """FluidGpu.admit has KvPool.possible in line: a request expires at admission iff
+    the rule says it could never finish (both modes, on and around block edges)."""
+    from simulator.serving.memory import KvPool
+
+    for admission in ("on-demand", "reserve-cap"):
+        spec = GpuSpec(max_seqs=1, s0=0.01, s1=0.001, kv_tokens=320, block_size=16,
+                       admission=admission, watermark=0.1)
+        pool = KvPool(320, 16, admission, 0.1)
+        reqs = [Request(float(i), g, prompt, g + extra) for i, (g, prompt, extra) in
+                enumerate((g, p, x) for g in (1, 100, 160) for p in (0, 127, 128, 144, 160, 290)
+                          for x in (0, 17))]
+        got = fluid(spec, reqs)
+        for q, r in enumerate(reqs):
+            never = not pool.possible(r.prompt, r.g, r.cap)
+            assert (got.outcome[q] == "expired" and got.end[q] == r.time) == never, (
+                admission, r)
+        assert any(not pool.possible(r.prompt, r.g, r.cap) for r in reqs)
+        assert any(pool.possible(r.prompt, r.g, r.cap) for r in reqs)
+

@@ -44,13 +44,12 @@ class KvLevels(Occupancy):
         self._kv_k = 0
         self._kv_end = width
         self._kv_area = self._kv_peak = 0.0
-        self.total = 0.0  # integral of KV held over the run (token-seconds)
-        self.peak = 0.0   # the largest KV held (tokens)
+        self.total = 0.0  # integral of KV held over the closed windows (token-seconds)
+        self.peak = 0.0   # the largest KV held in them (tokens); finish closes the last
 
     def add(self, t0: float, t1: float, active: int, queued: int, tokens: float) -> None:
         """Account [t0, t1) (s) at constant levels, and the KV held over it."""
         h1 = self.gpu.held if self.gpu is not None else 0.0
-        h0 = h1 - tokens if self.grows else h1
         if t1 < self._end:  # common case, inside one window (Occupancy.add in line:
             d = t1 - t0     # the same floats; its windows are the KV windows)
             rate = tokens / d
@@ -60,24 +59,19 @@ class KvLevels(Occupancy):
             if active:
                 self._busy += d
             self._tokens += rate * d
-            area = (t1 - t0) * (h0 + h1) / 2
-            self._kv_area += area
-            self.total += area
+            # (the run's total and peak take each window's when it closes)
+            self._kv_area += d * ((h1 - tokens if self.grows else h1) + h1) / 2
             if h1 > self._kv_peak:
                 self._kv_peak = h1
-                if h1 > self.peak:
-                    self.peak = h1
             return
+        h0 = h1 - tokens if self.grows else h1
         super().add(t0, t1, active, queued, tokens)
         slope = (h1 - h0) / (t1 - t0)
         while True:
             hi = min(t1, self._kv_end)
             a, b = h0, h0 + slope * (hi - t0)
-            area = (hi - t0) * (a + b) / 2
-            self._kv_area += area
-            self.total += area
+            self._kv_area += (hi - t0) * (a + b) / 2
             self._kv_peak = max(self._kv_peak, a, b)
-            self.peak = max(self.peak, self._kv_peak)
             if t1 < self._kv_end:
                 return
             self._kv_close(self._kv_end)
@@ -88,6 +82,9 @@ class KvLevels(Occupancy):
     def _kv_close(self, end: float) -> None:
         start = self._kv_k * self.width
         span = end - start
+        self.total += self._kv_area
+        if self._kv_peak > self.peak:
+            self.peak = self._kv_peak
         if span > 0:
             mean = self._kv_area / span
             cap = self.capacity

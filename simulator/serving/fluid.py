@@ -114,6 +114,10 @@ class FluidGpu:
         self.mem = KvPool(spec.kv_tokens, spec.block_size, spec.admission, spec.watermark)
         self._odm = self.mem.limited and not self.mem.reserve  # holdings grow
         self._capacity = self.mem.capacity
+        self._full = self._capacity + 0.5  # KV held above this at a step boundary: full
+        mem = self.mem  # (what _fill reads on each call, bound once)
+        self._fill_k = (mem.limited, mem.reserve, mem.block, mem.at_most, mem.below,
+                        self.slots)
         self.occupancy = occupancy
         self._out = outcomes
         self.on_start, self.on_leave, self.on_expire = (outcomes.started, outcomes.left,
@@ -154,6 +158,7 @@ class FluidGpu:
         self._give_next = False  # the next event is a client give-up (see _plan)
         self._v_next = math.inf  # the next event the fluid clock sets (s; see _plan)
         self._quiet = False      # a fill would change nothing (see _event)
+        self._for_budget = False  # the last fill stopped on the prompt in the step budget
         self._trace = clock.trace is not None
         self._floor_k = 4.0 * 2.0**-52 / self.s0 if self.s0 > 0 else 0.0  # (see _due_eps)
 
@@ -162,10 +167,6 @@ class FluidGpu:
     def active(self) -> int:
         """Sequences holding a slot (prefilling or decoding)."""
         return self.n_dec + self.n_pre + self.n_join + (self._chunk is not None)
-
-    def _stepping(self) -> bool:
-        """A step is in progress (a prompt finished mid-step waits for its end)."""
-        return self.n_dec > 0 or self._chunk is not None or bool(self._joins)
 
     def _boundary(self) -> float:
         """V of the next step boundary (V itself when it is on one)."""
@@ -275,12 +276,14 @@ class FluidGpu:
         """
         self._advance(t)
         queue, waiting = self.queue, self._waiting
-        mem = self.mem
-        possible = mem.possible if mem.limited else None
+        mem = self.mem  # (KvPool.possible in line: the same floats)
+        limited, reserve, block = mem.limited, mem.reserve, mem.block
+        bound = mem.capacity if reserve else mem.limit
         give, give_q = self._give, self._give_q
         for e in entries:
             q = e[0]
-            if possible is not None and not possible(e[4], e[1], e[5]):
+            if limited and (_ceil((e[4] + (e[5] if reserve else e[1])) / block - 1e-9) * block
+                            > bound):
                 self.never_fit += 1
                 self.on_expire(q, t, t)
                 if self._trace:
@@ -320,12 +323,11 @@ class FluidGpu:
         ``dry``: change nothing (beyond dropping given-up heads); return True only if
         the fill would stop at once, waiting for an event."""
         queue, resume, waiting = self.queue, self._resume, self._waiting
+        self._for_budget = False
         if not queue and not resume:  # nothing waits (the common case at low load)
             return True
-        mem = self.mem  # (KvPool.fits in line below: the same floats)
-        limited, reserve, block = mem.limited, mem.reserve, mem.block
-        at_most, below = mem.at_most, mem.below
-        slots = self.slots
+        limited, reserve, block, at_most, below, slots = self._fill_k  # (KvPool.fits in
+        #                                                   line below: the same floats)
         while (self.n_dec + self.n_pre + self.n_join + (self._chunk is not None)) < slots:
             s: Seq | None
             if resume:
@@ -371,6 +373,7 @@ class FluidGpu:
                             return True
             if self.budget is not None:
                 if self._chunk is not None:
+                    self._for_budget = True
                     return True  # one prompt at a time in the step budget (fluid)
                 if self.n_dec and not self._spill:
                     v = self.v  # (_boundary and the floor of _due_eps in line)
@@ -403,14 +406,15 @@ class FluidGpu:
         elif self._trace:
             self.clock.log(f"resume q{s.q}")
         if not self._plain:
-            s.held = self.mem.hold(context, s.cap) if self.mem.limited else 0.0
+            mem = self.mem  # (KvPool.hold in line: the same floats)
+            s.held = (context + s.cap if mem.reserve else context) if mem.limited else 0.0
             self.held += s.held
-            self.ctx += context
             self._mem[s.q] = s
+            self.ctx += context
         s.epoch += 1
         if self.budget is not None:
-            if not self._stepping() and not self._spill:
-                self.v = self._boundary()  # an idle GPU starts a step now
+            if not (self.n_dec > 0 or self._chunk is not None or self._joins or self._spill):
+                self.v = self._boundary()  # no step in progress: an idle GPU starts one now
             s.state = CHUNK
             self._chunk, self._chunk_left = s, context
             self._chunk_at = math.inf
@@ -426,13 +430,14 @@ class FluidGpu:
     def _ready(self, s: Seq, t: float) -> None:
         """``s`` is prefilled: it decodes from the next step boundary (at once in the
         original model, or when no step is in progress)."""
-        if not self._plain:  # (_stepping and _boundary in line)
+        if not self._plain:  # (_boundary in line; a step is in progress while sequences
+            #                 decode, a prompt is in the budget or prefilled ones wait to join)
             v = self.v
             vb = float(_ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
             if (not (self.n_dec > 0 or self._chunk is not None or self._joins)
                     and s.state != CHUNK):
                 self.v = vb
-            elif vb > v + 1e-9 * max(1.0, v):
+            elif vb > v + 1e-9 * (v if v > 1.0 else 1.0):  # (max(1.0, v))
                 # (a finished prompt waits for the end of its step even on an idle
                 # GPU: the step costs s0 whether or not the next prompt fills it)
                 s.state = JOIN
@@ -610,9 +615,9 @@ class FluidGpu:
             if n:
                 # the boundary before the next step overflows memory; not before dx
                 # when there is room for dx + 3 more steps (then y >= k > dx below)
-                if self._odm and self._capacity + 0.5 - self.held <= n * (dx + 3.0):
+                if self._odm and self._full - self.held <= n * (dx + 3.0):
                     vb = float(_ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))
-                    k = _floor((self._capacity + 0.5 - (self.held + n * (vb - v))) / n)
+                    k = _floor((self._full - (self.held + n * (vb - v))) / n)
                     y = vb - v + (0 if k < 0 else k)
                     if y < dx:
                         dx = y
@@ -653,10 +658,20 @@ class FluidGpu:
                 queue.popleft()
             if queue and queue[0][3] + self.deadline < nxt:
                 nxt = queue[0][3] + self.deadline
-        g = self._give_top()
-        self._give_next = g < nxt
-        if self._give_next:
-            nxt = g
+        give = self._give
+        if give:  # (_give_top in line when the earliest give-up is live: the common case)
+            g = give[0]
+            x = self._give_q[g]
+            q = x[0] if x.__class__ is list else x
+            if not (q in self._patient or q in self._waiting):
+                g = self._give_top()
+            if g < nxt:
+                self._give_next = True
+                nxt = g
+            else:
+                self._give_next = False
+        else:
+            self._give_next = False
         if nxt < _INF and self.t > nxt:
             nxt = self.t
         self._next_t = nxt
@@ -772,7 +787,8 @@ class FluidGpu:
                 self.clock.log(f"decode q{q}")
         chunk = self._chunk
         if chunk is not None and self._chunk_done(floor):
-            quiet = False
+            if self._for_budget:  # (a fill that stopped on slots, memory or an empty
+                quiet = False     # queue stays quiet: the prompt keeps its slot and KV)
             self._chunk = None
             self._spill = True
             self._ready(chunk, t)
@@ -780,6 +796,9 @@ class FluidGpu:
                 self.clock.log(f"decode q{chunk.q}")
         joins = self._joins
         if joins and joins[0][0] <= self.v + eps:
+            # (the fill stays quiet: a join moves a sequence from n_join to n_dec, so
+            # the slots in use are the same, the step budget's prompt is the same, and
+            # KV for the step in progress only grows: a head that waited still waits)
             quiet = False
             self._join_due(t, eps)
         give = self._give
@@ -796,20 +815,27 @@ class FluidGpu:
             self._chunk_at = math.inf  # _fill defers again if a prompt still must wait
             self._quiet = self._fill(t) if self.queue or self._resume else False
         self._spill = False
-        if self._odm and self.n_dec and self.held + self.n_dec > self._capacity + 0.5 and (
+        if self._odm and self.n_dec and self.held + self.n_dec > self._full and (
                 float(_ceil((v := self.v) - 1e-9 * (v if v > 1.0 else 1.0))) <= v + eps):
-            # at a step boundary (V as above; _boundary in line): the next step's tokens
-            # must fit, the newest sequences give way
-            preempted = False
-            while self._mem and self.held + self.n_dec > self._capacity + 0.5:
-                preempted = True
-                self._preempt()
-            if preempted:  # quiet if the preempted could not come back at once
-                #            (then not until an event: KV held only grows till one)
-                self._quiet = self._fill(t, dry=True)
+            # at a step boundary (V as above; _boundary in line)
+            self._make_room(t)
         if self.queue and self.deadline < math.inf and self._expire_due(t):
             self._quiet = False  # (without a deadline _plan drops given-up heads)
         self._plan()
+
+    def _make_room(self, t: float) -> None:
+        """At a step boundary, the next step's tokens do not fit: the newest sequences
+        give way. Then the fill is quiet if the preempted could not come back at once
+        (and stays so until an event: KV held only grows till one)."""
+        while self._mem and self.held + self.n_dec > self._full:
+            self._preempt()
+        s = self._resume[0]  # (the fill's head and its first KV test in line)
+        _, _, block, at_most, below, _ = self._fill_k
+        after = self.held + _ceil((s.prompt + s.done) / block - 1e-9) * block
+        if after <= at_most and after < below:
+            self._quiet = self._fill(t, dry=True)
+        else:
+            self._quiet, self._for_budget = True, False
 
     def _heads(self, q: int) -> bool:
         """Whether ``q``, waiting in the FIFO queue, is the request the fill tries next

@@ -68,7 +68,8 @@ class KvPool:
         return after <= self.at_most and after < self.below
 
     def possible(self, prompt: int, generated: int, cap: int) -> bool:
-        """Whether the request could ever finish (see the module docstring)."""
+        """Whether the request could ever finish (see the module docstring; the rule
+        :meth:`simulator.serving.fluid.FluidGpu.admit` has in line, the same floats)."""
         if self.reserve:
             return self.blocks(prompt + cap) <= self.capacity
         return self.blocks(prompt + generated) <= self.limit
