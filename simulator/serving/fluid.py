@@ -10,7 +10,10 @@ per prompt token.
 
 Fluid form. V(t), the *virtual token count*, is the number of steps since time 0:
 dV/dt = 1 / s. Between events the batch is fixed, C grows by n tokens per step, and
-the time to advance V is a quadratic (:mod:`simulator.serving.steptime`). A sequence
+the time to advance V is a quadratic (:mod:`simulator.serving.steptime`). A request
+that takes a slot mid-step (s2 > 0) holds its KV at once, but its context enters C at
+the step's end (a step's cost is fixed by the batch it started with): up to that
+boundary the old C applies, after it the new one (``_pend``). A sequence
 that starts decoding at V_j with g tokens to generate leaves when V reaches V_j + g;
 the prefill head finishes when its remaining prompt is done; memory fills when the KV
 held reaches the pool (:mod:`simulator.serving.memory`). The resource keeps heaps of
@@ -127,7 +130,7 @@ class FluidGpu:
         self._extended = spec.extended
         self.t = 0.0          # time V was last advanced to (s)
         self.v = 0.0          # virtual tokens per decoding sequence (steps)
-        self.ctx = 0.0        # cached context of sequences in memory (tokens)
+        self.ctx = 0.0        # cached context in the step time (tokens): see _pend
         self.held = 0.0       # KV tokens held (reserve-cap: reservations)
         self.n_dec = 0
         self.n_pre = 0
@@ -158,6 +161,12 @@ class FluidGpu:
         self._give_next = False  # the next event is a client give-up (see _plan)
         self._v_next = math.inf  # the next event the fluid clock sets (s; see _plan)
         self._quiet = False      # a fill would change nothing (see _event)
+        # context of sequences that took a slot mid-step (s2 > 0): it enters the step
+        # time (ctx) at the step's end, V = _pend_at (the batch of a step is fixed when
+        # it starts; their KV is held at once)
+        self._pend = 0.0
+        self._pend_at = math.inf
+        self._pend_seqs: list[Seq] = []
         self._for_budget = False  # the last fill stopped on the prompt in the step budget
         self._trace = clock.trace is not None
         self._floor_k = 4.0 * 2.0**-52 / self.s0 if self.s0 > 0 else 0.0  # (see _due_eps)
@@ -255,16 +264,45 @@ class FluidGpu:
                 a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
                 b = self.s2 * n
                 dv = dt / a if b == 0.0 else 2.0 * dt / (a + _sqrt(a * a + 2.0 * b * dt))
+                if self._pend_seqs and self.v + dv > self._pend_at - 1e-9 * max(1.0, self.v):
+                    # the step's end, where the waiting context enters (usually an event:
+                    # the finished prompt joins there); past it by more than rounding, the
+                    # old context only up to it
+                    x = self._pend_at - self.v
+                    if dv > x + 1e-9 * max(1.0, self.v) and x > 0.0:
+                        t1 = x * (a + 0.5 * b * x)  # (time_for in line)
+                        self.v += x
+                        tokens = n * x
+                        self.ctx += tokens
+                        if self._odm:
+                            self.held += tokens
+                        if r:
+                            self._chunk_left -= r * x
+                        dt -= t1
+                        self._fold()
+                        a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
+                        dv = dt / a if b == 0.0 else 2.0 * dt / (a + _sqrt(a * a + 2.0 * b * dt))
+                    else:
+                        self._fold()  # (the old context to the step's end within rounding)
                 self.v += dv
-                tokens = n * dv
-                self.ctx += tokens
+                g = n * dv
+                tokens += g
+                self.ctx += g
                 if self._odm:
-                    self.held += tokens
+                    self.held += g
                 if r:
                     self._chunk_left -= r * dv
         self.occupancy.add(self.t, t, n + self.n_pre + self.n_join + (self._chunk is not None),
                            len(self._waiting) + len(self._resume), tokens)
         self.t = t
+
+    def _fold(self) -> None:
+        """The step in which sequences took a slot has ended: their context is in the
+        step time from now."""
+        self.ctx += self._pend
+        self._pend = 0.0
+        self._pend_at = _INF
+        self._pend_seqs.clear()
 
     # ---- joins -------------------------------------------------------------------
     def admit(self, t: float, entries: list[Entry]) -> None:
@@ -410,11 +448,24 @@ class FluidGpu:
             s.held = (context + s.cap if mem.reserve else context) if mem.limited else 0.0
             self.held += s.held
             self._mem[s.q] = s
-            self.ctx += context
+            if self.n_dec > 0 or self._chunk is not None or self._joins or self._spill:
+                v = self.v  # a step is in progress: mid-step? (_boundary in line; with
+                #             s2 = 0 the context is not in the step time)
+                if self.s2 and (vb := float(_ceil(v - 1e-9 * (v if v > 1.0 else 1.0)))) > (
+                        v + 1e-9 * (v if v > 1.0 else 1.0)):
+                    self._pend += context  # (in the step time from the step's end)
+                    self._pend_at = vb
+                    self._pend_seqs.append(s)
+                else:
+                    self.ctx += context
+            else:
+                if self.budget is not None:  # an idle GPU starts a step now
+                    self.v = self._boundary()
+                    if self._pend_seqs:
+                        self._fold()
+                self.ctx += context
         s.epoch += 1
         if self.budget is not None:
-            if not (self.n_dec > 0 or self._chunk is not None or self._joins or self._spill):
-                self.v = self._boundary()  # no step in progress: an idle GPU starts one now
             s.state = CHUNK
             self._chunk, self._chunk_left = s, context
             self._chunk_at = math.inf
@@ -437,6 +488,8 @@ class FluidGpu:
             if (not (self.n_dec > 0 or self._chunk is not None or self._joins)
                     and s.state != CHUNK):
                 self.v = vb
+                if self._pend_seqs:  # (a step ended while the GPU idled)
+                    self._fold()
             elif vb > v + 1e-9 * (v if v > 1.0 else 1.0):  # (max(1.0, v))
                 # (a finished prompt waits for the end of its step even on an idle
                 # GPU: the step costs s0 whether or not the next prompt fills it)
@@ -488,10 +541,16 @@ class FluidGpu:
             self._chunk = None
         if not self._plain:
             self._mem.pop(s.q, None)
-            self.ctx -= s.prompt + gen
+            if self._pend_seqs and s in self._pend_seqs:  # (it never decoded: gen = done)
+                self._pend_seqs.remove(s)
+                self._pend -= s.prompt + gen
+                if not self._pend_seqs:
+                    self._pend, self._pend_at = 0.0, _INF
+            else:
+                self.ctx -= s.prompt + gen
             self.held -= s.prompt + gen if self._odm else s.held  # on-demand: its context
             if not self._mem:  # nothing in memory: drop accumulated rounding
-                self.held = self.ctx = 0.0
+                self.held = self.ctx = self._pend = 0.0
         s.epoch += 1
         return gen
 
@@ -634,7 +693,15 @@ class FluidGpu:
             if dx < _INF:
                 a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
                 b = self.s2 * n
-                nxt = self.t + (dx * a if b == 0.0 else dx * (a + 0.5 * b * dx))
+                if self._pend_seqs and (y := self._pend_at - v) < dx:
+                    # the waiting context enters at the step's end, y steps on
+                    if y < 0.0:
+                        y = 0.0
+                    z = dx - y
+                    a2 = a + b * y + self.s2 * self._pend
+                    nxt = self.t + y * (a + 0.5 * b * y) + z * (a2 + 0.5 * b * z)
+                else:
+                    nxt = self.t + (dx * a if b == 0.0 else dx * (a + 0.5 * b * dx))
         self._v_next = nxt
         self._replan()  # (the timer events and give-ups)
 
