@@ -29,7 +29,10 @@ it skips the fill; and give-ups earlier than anything else on the engine are han
 in line by the callback that fired (:meth:`FluidGpu._fire`), at their own times, with
 the same arithmetic as if each had its own callback. Such a give-up, well before the
 next event of the fluid clock, does not even advance the fluid state: the queued level
-it ends is recorded with :meth:`~simulator.serving.clock.Levels.drop`.
+it ends is recorded with :meth:`~simulator.serving.clock.Levels.drop`. A memory-full
+step boundary with nothing else due near it (a fifth of the events of a GPU whose KV
+binds) takes the same short way: :meth:`FluidGpu._mem_due` does only the preemptions,
+in line as well when it comes before anything else on the engine.
 
 Memory (``kv_tokens``). ``on-demand``: when the KV held reaches the pool, the newest
 sequence is preempted: it frees its KV, keeps the tokens it generated, and goes to a
@@ -159,6 +162,7 @@ class FluidGpu:
         self._timer = clock.timer(self._fire)
         self._next_t = math.inf
         self._give_next = False  # the next event is a client give-up (see _plan)
+        self._mem_next = False   # the next event is a memory-full boundary only (_plan)
         self._v_next = math.inf  # the next event the fluid clock sets (s; see _plan)
         self._quiet = False      # a fill would change nothing (see _event)
         # context of sequences that took a slot mid-step (s2 > 0): it enters the step
@@ -648,6 +652,7 @@ class FluidGpu:
                     and (not pre or g < pre[0][0])
                     and (not queue or g < queue[0][3] + self.deadline)):
                 self._give_next = True
+                self._mem_next = False
                 self._next_t = g if g >= self.t else self.t
                 return
         dec = self._dec
@@ -656,6 +661,7 @@ class FluidGpu:
         nxt = _INF
         v = self.v
         n = self.n_dec
+        mem = _INF  # V steps to a memory-full boundary that is the only event there
         if self._plain:
             if dec:
                 step = self.s0 + self.s1 * n
@@ -679,17 +685,23 @@ class FluidGpu:
                     k = _floor((self._full - (self.held + n * (vb - v))) / n)
                     y = vb - v + (0 if k < 0 else k)
                     if y < dx:
+                        if y + (1e-6 + 1e-8 * (v if v > 1.0 else 1.0)) < dx:
+                            mem = y
                         dx = y
                 at = self._chunk_at
-                if at < _INF and at > v and at - v < dx:
-                    dx = at - v
+                if at < _INF and at > v and at - v < dx + 1e-6 + 1e-8 * v:
+                    mem = _INF
+                    if at - v < dx:
+                        dx = at - v
             joins = self._joins
             if joins:
                 y = joins[0][0] - v
                 if y < 0.0:
                     y = 0.0
-                if y < dx:
-                    dx = y
+                if y < dx + 1e-6 + 1e-8 * (v if v > 1.0 else 1.0):
+                    mem = _INF
+                    if y < dx:
+                        dx = y
             if dx < _INF:
                 a = self.s0 + self.s1 * n + self.s2 * self.ctx + self.p1 * r
                 b = self.s2 * n
@@ -704,6 +716,16 @@ class FluidGpu:
                     nxt = self.t + (dx * a if b == 0.0 else dx * (a + 0.5 * b * dx))
         self._v_next = nxt
         self._replan()  # (the timer events and give-ups)
+        if mem < _INF and self._quiet and not self._give_next and not self._trace:
+            # only the memory-full boundary is due then (the other candidates are
+            # later by more than _event's rounding), and the fill is quiet: see _mem_due
+            nxt += 1e-6 + 1e-9 * nxt
+            pre, queue, give = self._pre, self.queue, self._give
+            self._mem_next = ((not pre or pre[0][0] > nxt)
+                              and (not queue or queue[0][3] + self.deadline > nxt)
+                              and (not give or give[0] > nxt))
+        else:
+            self._mem_next = False
 
     def _replan(self) -> None:
         """Set ``_next_t`` and ``_give_next`` from ``_v_next`` (the fluid clock's next
@@ -757,14 +779,22 @@ class FluidGpu:
             return
         if self._give_next:
             self._give_up_due(t)
+        elif self._mem_next:
+            self._mem_due(t)
         else:
             self._event(t)
-        if self._give_next and not self._trace:
+        if (self._give_next or self._mem_next) and not self._trace:
             until = self.clock.peek()
             last = t
-            while self._give_next and self._next_t < until:
-                last = self._next_t
-                self._give_up_due(last)
+            while self._next_t < until:
+                if self._give_next:
+                    last = self._next_t
+                    self._give_up_due(last)
+                elif self._mem_next:
+                    last = self._next_t
+                    self._mem_due(last)
+                else:
+                    break
             if last > t and self._next_t == _INF:
                 self._timer.set(last)  # a callback that finds nothing due, so the
                 return                 # engine's clock still ends at the GPU's last event
@@ -903,6 +933,22 @@ class FluidGpu:
             self._quiet = self._fill(t, dry=True)
         else:
             self._quiet, self._for_budget = True, False
+
+    def _mem_due(self, t: float) -> None:
+        """The next event, at ``t`` (s), is a memory-full step boundary and nothing
+        else (``_mem_next``, see :meth:`_plan`: no leave, prompt, join, deferred prompt,
+        timer, deadline or give-up within :meth:`_event`'s rounding of it, and the fill
+        quiet): the preemptions of :meth:`_event` alone, then the plan."""
+        self._advance(t)
+        v = self.v
+        floor = t * self._floor_k if self._floor_k else self._due_eps(t)[1]
+        eps = 1e-9 * (v if v > 1.0 else 1.0)
+        if (self.n_dec and self.held + self.n_dec > self._full
+                and float(_ceil(v - eps)) <= v + (eps if eps > floor else floor)):
+            self._make_room(t)
+            self._plan()
+        else:  # (not full after all, by rounding: the general handler)
+            self._event(t)
 
     def _heads(self, q: int) -> bool:
         """Whether ``q``, waiting in the FIFO queue, is the request the fill tries next
