@@ -257,7 +257,7 @@ def _baseline_table(sizes: list[int], args: argparse.Namespace) -> None:
 
 def _serving(args: argparse.Namespace) -> None:
     """The ``--serving`` table: each workload and size off and on, alternating
-    (``--repeats`` runs each, median CPU time)."""
+    (``--repeats`` runs each, median CPU time; then each repeat's pair and ratio)."""
     print(f"{'workload':>10} {'arrivals':>10} {'CPU s off':>10} {'CPU s on':>9} "
           f"{'on/off':>7} {'preempt/arr':>11} {'timed out':>9} {'funded off/on':>17} "
           f"{'slot taken off/on':>19} {'CPU us/funded off/on':>21}", flush=True)
@@ -280,6 +280,11 @@ def _serving(args: argparse.Namespace) -> None:
                   f"{off['admitted']:>9,}/{on_['admitted']:<9,} "
                   f"{1e6 * cpu[False] / max(off['funded'], 1):>10.2f}/"
                   f"{1e6 * cpu[True] / max(on_['funded'], 1):<10.2f}", flush=True)
+            if args.repeats > 1:  # each off/on pair ran side by side
+                pairs = ", ".join(f"{b['cpu_s']:.2f}/{a['cpu_s']:.2f} = "
+                                  f"{b['cpu_s'] / a['cpu_s']:.2f}"
+                                  for a, b in zip(runs[False], runs[True], strict=True))
+                print(f"{'':>10} per repeat, CPU s on/off: {pairs}", flush=True)
 
 
 if __name__ == "__main__":
