@@ -111,11 +111,12 @@ class Ledger:
         block = self.blocks[q >> _SHIFT]
         j = q & _MASK
         block.end[j] = t
-        block.outcome[j] = TIMED_OUT
-        block.correct[j] = False
+        block.outcome[j] = TIMED_OUT  # (block.correct is read only when a query leaves)
         self.bank.settle(t, float(block.cap[j]), float(used))
         block.generated[j] = used
-        self._resolve(block, 1)
+        block.remaining -= 1  # (_resolve in line: most ends of an overloaded run)
+        if block.remaining == 0:
+            self.flush(final=False)
 
     def timed_out_at_tick(self, block: Block, rows: np.ndarray, ends: np.ndarray,
                           code: int) -> None:

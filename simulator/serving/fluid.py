@@ -164,6 +164,7 @@ class FluidGpu:
         self._give_next = False  # the next event is a client give-up (see _plan)
         self._mem_next = False   # the next event is a memory-full boundary only (_plan)
         self._v_next = math.inf  # the next event the fluid clock sets (s; see _plan)
+        self._base_next = math.inf  # the earliest of it, timers and deadline (_replan)
         self._quiet = False      # a fill would change nothing (see _event)
         # context of sequences that took a slot mid-step (s2 > 0): it enters the step
         # time (ctx) at the step's end, V = _pend_at (the batch of a step is fixed when
@@ -727,26 +728,34 @@ class FluidGpu:
         else:
             self._mem_next = False
 
-    def _replan(self) -> None:
+    def _replan(self, behind: bool = False) -> None:
         """Set ``_next_t`` and ``_give_next`` from ``_v_next`` (the fluid clock's next
         event, s) and the other candidates: timer prefills, the queue head's deadline,
         the earliest live give-up. The end of :meth:`_plan`; on its own, when nothing
         but FIFO give-ups happened since it last ran and the state has not advanced
-        (``_v_next`` is then the same float: the same result as a full plan)."""
-        nxt = self._v_next
-        pre = self._pre
-        if pre:
-            while pre and pre[0][3].epoch != pre[0][2]:
-                heappop(pre)
-            if pre and pre[0][0] < nxt:
-                nxt = pre[0][0]
-        queue = self.queue
-        if queue:
-            waiting = self._waiting
-            while queue and queue[0][0] not in waiting:
-                queue.popleft()
-            if queue and queue[0][3] + self.deadline < nxt:
-                nxt = queue[0][3] + self.deadline
+        (``_v_next`` is then the same float: the same result as a full plan).
+
+        ``behind``: only a give-up behind the queue's head since the last call: the
+        timers and the head's deadline are as then (``_base_next``), only the give-ups
+        moved."""
+        if behind:
+            nxt = self._base_next
+        else:
+            nxt = self._v_next
+            pre = self._pre
+            if pre:
+                while pre and pre[0][3].epoch != pre[0][2]:
+                    heappop(pre)
+                if pre and pre[0][0] < nxt:
+                    nxt = pre[0][0]
+            queue = self.queue
+            if queue:
+                waiting = self._waiting
+                while queue and queue[0][0] not in waiting:
+                    queue.popleft()
+                if queue and queue[0][3] + self.deadline < nxt:
+                    nxt = queue[0][3] + self.deadline
+            self._base_next = nxt
         give = self._give
         if give:  # (_give_top in line when the earliest give-up is live: the common case)
             g = give[0]
@@ -811,7 +820,7 @@ class FluidGpu:
         (the occupancy takes the queue's drop, :meth:`_replan` the next event).
         Otherwise :meth:`_event` handles ``t``."""
         x = self._give_q[self._give[0]]
-        q = x if isinstance(x, int) else x[0]
+        q = x[0] if x.__class__ is list else x
         if not self._quiet or q not in self._waiting or self._heads(q):
             self._event(t)
             return
@@ -824,7 +833,7 @@ class FluidGpu:
             self._out.timed_out(q, t, 0)
             if self._trace:
                 self.clock.log(f"timeout q{q}")
-            self._replan()
+            self._replan(behind=True)
             return
         self._advance(t)
         v = self.v
