@@ -53,7 +53,8 @@ class KvPool:
         return math.ceil(tokens / self.block - 1e-9) * self.block
 
     def hold(self, context: float, cap: int) -> float:
-        """Tokens a sequence with ``context`` tokens to prefill holds once admitted."""
+        """Tokens a sequence with ``context`` tokens to prefill holds once admitted
+        (:meth:`simulator.serving.fluid.FluidGpu._load` has it in line)."""
         return context + cap if self.reserve else context
 
     def fits(self, held: float, context: float, cap: int) -> bool:
