@@ -127,7 +127,7 @@ def test_a_request_admitted_mid_step_adds_its_context_from_the_next_step() -> No
     """The batch of a step is fixed when it starts: a prompt that takes a slot mid-step
     is in the step time (s2 x context) from the step's end, as in the reference. With
     zero prefill time the two agree to rounding (before, the fluid charged the new
-    context from its arrival: 2 ms late here)."""
+    context from its arrival: 6.5 ms late here)."""
     spec = GpuSpec(s0=0.01, s1=0.001, s2=1e-4, p0=0.0, p1=0.0)
     reqs = [Request(0.0, 50, 10, 50), Request(0.1234, 20, 200, 20),
             Request(0.377, 5, 50, 5), Request(0.3771, 8, 0, 8)]

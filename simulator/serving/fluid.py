@@ -902,9 +902,6 @@ class FluidGpu:
                 self.clock.log(f"decode q{chunk.q}")
         joins = self._joins
         if joins and joins[0][0] <= self.v + eps:
-            # (the fill stays quiet: a join moves a sequence from n_join to n_dec, so
-            # the slots in use are the same, the step budget's prompt is the same, and
-            # KV for the step in progress only grows: a head that waited still waits)
             quiet = False
             self._join_due(t, eps)
         give = self._give
